@@ -1,0 +1,1 @@
+console.log('glint: rbd addon build pending')
