@@ -1,0 +1,273 @@
+// Reads an operator's glance-api.conf (INI, parsed by the `ini` package) into Glint's Config.
+// Unknown options become warnings; a malformed line or value stops the start with an error
+// that names the file, the line and the option.
+
+import { readFileSync } from 'node:fs'
+import { resolve } from 'node:path'
+import ini from 'ini'
+import {
+  DATABASE_OPTIONS, DEFAULT_OPTIONS, FILE_STORE_OPTIONS, GLANCE_STORE_OPTIONS, PASTE_OPTIONS,
+  RBD_STORE_OPTIONS, type OptionSpec
+} from './options.js'
+
+export interface FileStoreConfig { dir: string, chunkSize: number, thin: boolean }
+export interface RbdStoreConfig {
+  pool: string, user?: string, cephConf: string, keyring?: string,
+  chunkSizeMiB: number, thin: boolean, connectTimeoutSec: number, writers: number
+}
+export interface StoreConfig {
+  id: string
+  type: 'file' | 'rbd'
+  description?: string
+  weight: number
+  file?: FileStoreConfig
+  rbd?: RbdStoreConfig
+}
+
+export interface Config {
+  bindHost: string
+  bindPort: number
+  workers: number
+  imageSizeCap: number
+  userStorageQuota: number
+  showImageDirectUrl: boolean
+  showMultipleLocations: boolean
+  stores: StoreConfig[]
+  defaultStore: string
+  databaseUrl?: string
+  dbPoolSize: number
+  dataDir: string
+  authMode: 'noauth' | 'trusted'
+  defaultProjectId: string
+  defaultUserId: string
+  quotas: { properties: number, tags: number, members: number }
+  limitDefault: number
+  limitMax: number
+  publicEndpoint?: string
+  maxBodySize: number
+  shutdownTimeoutSec: number
+  /** Options found in the file that Glint does not use: reported once at start. */
+  ignored: string[]
+}
+
+export class ConfigError extends Error {
+  readonly code = 'GLINT_CONFIG_INVALID'
+}
+
+type Section = Record<string, unknown>
+
+export function parseArgs (argv: string[]): { configFile?: string } {
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]
+    if (arg === '--config-file') return { configFile: argv[i + 1] }
+    if (arg.startsWith('--config-file=')) return { configFile: arg.slice('--config-file='.length) }
+  }
+  return {}
+}
+
+export function loadConfig (configFile: string | undefined, env: NodeJS.ProcessEnv = process.env): Config {
+  const text = configFile === undefined ? '' : readConfigText(configFile)
+  const where = configFile ?? '(defaults)'
+  checkSyntax(text, where)
+  const parsed = ini.parse(text) as Record<string, Section | unknown>
+  const reader = new OptionReader(text, where)
+  const ignored: string[] = []
+
+  const defaults = reader.section(sectionOf(parsed, 'DEFAULT', true), 'DEFAULT', DEFAULT_OPTIONS, ignored)
+  const glanceStore = reader.section(sectionOf(parsed, 'glance_store'), 'glance_store', GLANCE_STORE_OPTIONS, ignored)
+  const database = reader.section(sectionOf(parsed, 'database'), 'database', DATABASE_OPTIONS, ignored)
+  const paste = reader.section(sectionOf(parsed, 'paste_deploy'), 'paste_deploy', PASTE_OPTIONS, ignored)
+
+  const dataDir = resolve(env.GLINT_DATA_DIR ?? './data')
+  const stores = readStores(parsed, defaults, glanceStore, reader, ignored, dataDir)
+  const defaultStore = (glanceStore.default_backend ?? glanceStore.default_store ?? stores[0].id) as string
+  if (!stores.some((s) => s.id === defaultStore)) {
+    throw new ConfigError(`${where}: [glance_store] default_backend = ${defaultStore} is not one of enabled_backends (${stores.map((s) => s.id).join(', ')})`)
+  }
+
+  const knownSections = new Set(['DEFAULT', 'glance_store', 'database', 'paste_deploy', ...stores.map((s) => s.id)])
+  for (const name of Object.keys(parsed)) {
+    if (isSection(parsed[name]) && !knownSections.has(name)) ignored.push(`[${name}]`)
+  }
+
+  const flavor = paste.flavor as string | undefined
+  const connection = database.connection as string | undefined
+  const databaseUrl = env.DATABASE_URL ?? connection
+  if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    throw new ConfigError(`${where}: line ${reader.lineOf('database', 'connection')}: [database] connection must be a postgresql:// URL, got ${databaseUrl.split('://')[0]}://...`)
+  }
+
+  return {
+    bindHost: defaults.bind_host as string,
+    bindPort: env.GLINT_PORT !== undefined ? Number(env.GLINT_PORT) : defaults.bind_port as number,
+    workers: defaults.workers as number,
+    imageSizeCap: defaults.image_size_cap as number,
+    userStorageQuota: defaults.user_storage_quota as number,
+    showImageDirectUrl: defaults.show_image_direct_url as boolean,
+    showMultipleLocations: defaults.show_multiple_locations as boolean,
+    stores,
+    defaultStore,
+    databaseUrl: databaseUrl?.replace(/^postgresql\+\w+:/, 'postgresql:'),
+    dbPoolSize: database.max_pool_size as number,
+    dataDir,
+    authMode: flavor !== undefined && /trusted-auth/.test(flavor) ? 'trusted' : 'noauth',
+    defaultProjectId: defaults.default_project_id as string,
+    defaultUserId: defaults.default_user_id as string,
+    quotas: {
+      properties: defaults.image_property_quota as number,
+      tags: defaults.image_tag_quota as number,
+      members: defaults.image_member_quota as number
+    },
+    limitDefault: defaults.limit_param_default as number,
+    limitMax: defaults.api_limit_max as number,
+    publicEndpoint: defaults.public_endpoint as string | undefined,
+    maxBodySize: defaults.max_request_body_size as number,
+    shutdownTimeoutSec: defaults.shutdown_timeout as number,
+    ignored
+  }
+}
+
+function readConfigText (file: string): string {
+  try {
+    return readFileSync(file, 'utf8')
+  } catch (err) {
+    throw new ConfigError(`cannot read config file ${file}: ${(err as Error).message}`)
+  }
+}
+
+/** The `ini` package accepts anything; oslo.config does not. Reject what Glance would. */
+function checkSyntax (text: string, where: string): void {
+  const lines = text.split(/\r?\n/)
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i].trim()
+    if (line === '' || line.startsWith('#') || line.startsWith(';')) continue
+    if (line.startsWith('[')) {
+      if (!/^\[[^\]]+\]$/.test(line)) throw new ConfigError(`${where}: line ${i + 1}: malformed section header: ${line}`)
+      continue
+    }
+    if (/^\s/.test(lines[i])) continue // continuation line, as oslo.config allows
+    if (!line.includes('=')) throw new ConfigError(`${where}: line ${i + 1}: no '=' found in assignment: ${line}`)
+  }
+}
+
+function isSection (value: unknown): value is Section {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+function sectionOf (parsed: Record<string, unknown>, name: string, isDefault = false): Section {
+  const section = isSection(parsed[name]) ? parsed[name] as Section : {}
+  if (!isDefault) return section
+  // Keys before any section header land at the top level in `ini`.
+  const top: Section = {}
+  for (const [key, value] of Object.entries(parsed)) if (!isSection(value)) top[key] = value
+  return { ...top, ...section }
+}
+
+class OptionReader {
+  constructor (private readonly text: string, private readonly where: string) {}
+
+  section (raw: Section, name: string, specs: Record<string, OptionSpec>, ignored: string[]): Section {
+    const out: Section = {}
+    for (const [key, spec] of Object.entries(specs)) out[key] = spec.default
+    for (const [key, value] of Object.entries(raw)) {
+      const spec = specs[key]
+      if (spec === undefined) { ignored.push(`[${name}] ${key}`); continue }
+      out[key] = this.value(name, key, spec, value)
+    }
+    return out
+  }
+
+  value (section: string, key: string, spec: OptionSpec, raw: unknown): unknown {
+    const text = String(raw).trim()
+    const fail = (why: string): never => {
+      throw new ConfigError(`${this.where}: line ${this.lineOf(section, key)}: [${section}] ${key} = ${text}: ${why}`)
+    }
+    switch (spec.type) {
+      case 'string': return text
+      case 'int': {
+        if (!/^-?\d+$/.test(text)) fail('not an integer')
+        const n = Number(text)
+        if (spec.min !== undefined && n < spec.min) fail(`must be at least ${spec.min}`)
+        return n
+      }
+      case 'bool': {
+        const lower = text.toLowerCase()
+        if (['true', '1', 'yes', 'on'].includes(lower)) return true
+        if (['false', '0', 'no', 'off'].includes(lower)) return false
+        return fail('not a boolean')
+      }
+      case 'size': {
+        const m = /^(\d+)\s*(B|KB|MB|GB|TB)?$/i.exec(text)
+        if (m === null) return fail('not a size (<n>[B|KB|MB|GB|TB])')
+        const unit = { B: 0, KB: 1, MB: 2, GB: 3, TB: 4 }[(m[2] ?? 'B').toUpperCase() as 'B']
+        return Number(m[1]) * 1024 ** unit
+      }
+      case 'list': return text === '' ? [] : text.split(',').map((s) => s.trim()).filter(Boolean)
+      case 'dict': {
+        const out: Record<string, string> = {}
+        for (const pair of text.split(',').map((s) => s.trim()).filter(Boolean)) {
+          const m = /^([^:\s]+)\s*:\s*(\S+)$/.exec(pair)
+          if (m === null) fail(`'${pair}' is not id:type`)
+          else out[m[1]] = m[2]
+        }
+        return out
+      }
+    }
+  }
+
+  lineOf (section: string, key: string): number {
+    const lines = this.text.split(/\r?\n/)
+    let current = 'DEFAULT'
+    for (let i = 0; i < lines.length; i++) {
+      const header = /^\s*\[([^\]]+)\]/.exec(lines[i])
+      if (header !== null) { current = header[1]; continue }
+      if (current === section && new RegExp(`^\\s*${key}\\s*=`).test(lines[i])) return i + 1
+    }
+    return 0
+  }
+}
+
+function readStores (parsed: Record<string, unknown>, defaults: Section, glanceStore: Section,
+  reader: OptionReader, ignored: string[], dataDir: string): StoreConfig[] {
+  const backends = defaults.enabled_backends as Record<string, string> | undefined
+  if (backends === undefined || Object.keys(backends).length === 0) {
+    const dir = (glanceStore.filesystem_store_datadir as string | undefined) ?? resolve(dataDir, 'images')
+    return [{ id: 'local', type: 'file', weight: 0, file: { dir, chunkSize: 4 * 1024 * 1024, thin: false } }]
+  }
+  const stores: StoreConfig[] = []
+  for (const [id, type] of Object.entries(backends)) {
+    if (id.startsWith('os_glance_')) {
+      throw new ConfigError(`[DEFAULT] enabled_backends: store id ${id} uses the reserved prefix os_glance_`)
+    }
+    const raw = isSection(parsed[id]) ? parsed[id] as Section : {}
+    if (type === 'file') {
+      const s = reader.section(raw, id, FILE_STORE_OPTIONS, ignored)
+      stores.push({
+        id, type: 'file', description: s.store_description as string | undefined, weight: s.weight as number,
+        file: {
+          dir: resolve((s.filesystem_store_datadir as string | undefined) ?? resolve(dataDir, id)),
+          chunkSize: s.filesystem_store_chunk_size as number,
+          thin: s.filesystem_thin_provisioning as boolean
+        }
+      })
+    } else if (type === 'rbd') {
+      const s = reader.section(raw, id, RBD_STORE_OPTIONS, ignored)
+      stores.push({
+        id, type: 'rbd', description: s.store_description as string | undefined, weight: s.weight as number,
+        rbd: {
+          pool: s.rbd_store_pool as string,
+          user: s.rbd_store_user as string | undefined,
+          cephConf: s.rbd_store_ceph_conf as string,
+          keyring: s.rbd_store_keyring as string | undefined,
+          chunkSizeMiB: s.rbd_store_chunk_size as number,
+          thin: s.rbd_thin_provisioning as boolean,
+          connectTimeoutSec: s.rados_connect_timeout as number,
+          writers: s.rbd_store_writers as number
+        }
+      })
+    } else {
+      throw new ConfigError(`[DEFAULT] enabled_backends: store ${id} has type ${type}; Glint supports file and rbd`)
+    }
+  }
+  return stores
+}

@@ -1,0 +1,77 @@
+// The glance-api.conf options Glint understands, with Glance's defaults. Anything else in an
+// operator's file is reported once at start and ignored, so an existing Glance config loads.
+
+export type OptionType = 'string' | 'int' | 'bool' | 'size' | 'dict' | 'list'
+
+export interface OptionSpec {
+  type: OptionType
+  default?: unknown
+  min?: number
+}
+
+const TiB = 1024 ** 4
+
+export const DEFAULT_OPTIONS: Record<string, OptionSpec> = {
+  bind_host: { type: 'string', default: '127.0.0.1' },
+  bind_port: { type: 'int', default: 9292, min: 0 },
+  workers: { type: 'int', default: 1, min: 0 },
+  image_size_cap: { type: 'int', default: TiB, min: 0 },
+  user_storage_quota: { type: 'size', default: 0 },
+  show_image_direct_url: { type: 'bool', default: false },
+  show_multiple_locations: { type: 'bool', default: false },
+  enabled_backends: { type: 'dict' },
+  image_property_quota: { type: 'int', default: 128 },
+  image_tag_quota: { type: 'int', default: 128 },
+  image_member_quota: { type: 'int', default: 128 },
+  limit_param_default: { type: 'int', default: 25, min: 1 },
+  api_limit_max: { type: 'int', default: 1000, min: 1 },
+  public_endpoint: { type: 'string' },
+  hashing_algorithm: { type: 'string', default: 'sha512' },
+  max_request_body_size: { type: 'int', default: 1024 * 1024, min: 1 },
+  // Glint's own: the project every request belongs to when nothing authenticates it.
+  default_project_id: { type: 'string', default: 'admin' },
+  default_user_id: { type: 'string', default: 'admin' },
+  shutdown_timeout: { type: 'int', default: 30, min: 0 },
+  debug: { type: 'bool', default: false },
+  verbose: { type: 'bool' },
+  log_file: { type: 'string' },
+  log_dir: { type: 'string' }
+}
+
+export const GLANCE_STORE_OPTIONS: Record<string, OptionSpec> = {
+  default_backend: { type: 'string' },
+  // single-store (legacy) form, used when enabled_backends is not set
+  stores: { type: 'list' },
+  default_store: { type: 'string' },
+  filesystem_store_datadir: { type: 'string' }
+}
+
+export const FILE_STORE_OPTIONS: Record<string, OptionSpec> = {
+  filesystem_store_datadir: { type: 'string' },
+  filesystem_store_chunk_size: { type: 'int', default: 4 * 1024 * 1024, min: 4096 },
+  filesystem_thin_provisioning: { type: 'bool', default: false },
+  store_description: { type: 'string' },
+  weight: { type: 'int', default: 0 }
+}
+
+export const RBD_STORE_OPTIONS: Record<string, OptionSpec> = {
+  rbd_store_pool: { type: 'string', default: 'images' },
+  rbd_store_user: { type: 'string' },
+  rbd_store_ceph_conf: { type: 'string', default: '' },
+  rbd_store_keyring: { type: 'string' },
+  rbd_store_chunk_size: { type: 'int', default: 8, min: 1 },
+  rbd_thin_provisioning: { type: 'bool', default: false },
+  rados_connect_timeout: { type: 'int', default: 0, min: 0 },
+  rbd_store_writers: { type: 'int', default: 2, min: 1 },
+  store_description: { type: 'string' },
+  weight: { type: 'int', default: 0 }
+}
+
+export const DATABASE_OPTIONS: Record<string, OptionSpec> = {
+  connection: { type: 'string' },
+  max_pool_size: { type: 'int', default: 10, min: 1 }
+}
+
+export const PASTE_OPTIONS: Record<string, OptionSpec> = {
+  flavor: { type: 'string' }
+}

@@ -1,0 +1,15 @@
+// What every handler is given: configuration, the registry, the stores and the logger.
+
+import type { Logger } from 'pino'
+import type { Sql } from 'postgres'
+import type { Config } from './config/load.js'
+import type { Identity } from './pipeline/identity.js'
+import type { StoreSet } from './workers/stores.js'
+
+export interface AppContext {
+  config: Config
+  sql: Sql
+  stores: StoreSet
+  log: Logger
+  authenticate: (headers: Record<string, string>) => Identity
+}

@@ -1,0 +1,104 @@
+// The uWS application: one catch-all route that normalizes the version prefix, finds the
+// handler, runs the auth layer, reads a JSON body when the route takes one, and renders any
+// error in Glance's format. Also owns listening and draining on shutdown.
+
+import uWS, { type us_listen_socket } from './uws.js'
+import { Errors, GlintError } from './errors.js'
+import { Exchange } from './exchange.js'
+import { createRouter, normalizeVersion, type Routes } from './router.js'
+import { parseJson, readSmallBody } from './body.js'
+import { versionsDocument } from './routes/versions.js'
+import type { AppContext } from '../context.js'
+
+const BODYLESS = new Set(['GET', 'HEAD', 'DELETE'])
+
+export interface Server {
+  port: number
+  /** Stops accepting, waits (bounded) for requests in flight, then closes connections. */
+  drain (timeoutMs: number): Promise<void>
+}
+
+export function startServer (ctx: AppContext, routes: Routes<AppContext>): Promise<Server> {
+  const match = createRouter(routes)
+  const inFlight = new Set<Exchange>()
+  let idle: (() => void) | undefined
+
+  const logRequest = (ex: Exchange): void => {
+    inFlight.delete(ex)
+    if (inFlight.size === 0) idle?.()
+    const ms = Number(process.hrtime.bigint() - ex.startedAt) / 1e6
+    const entry = {
+      reqId: ex.requestId, method: ex.method, path: ex.url, status: ex.aborted && ex.status === 0 ? 499 : ex.status,
+      bytes: ex.bytesSent, ms: Math.round(ms * 100) / 100, aborted: ex.aborted || undefined
+    }
+    if (ex.error !== undefined) ctx.log.error({ ...entry, err: ex.error }, 'request failed')
+    else ctx.log.info(entry, 'request')
+  }
+
+  const app = uWS.App()
+  app.any('/*', (res, req) => {
+    const ex = new Exchange(res, req)
+    ex.onFinished = logRequest
+    inFlight.add(ex)
+    try {
+      dispatch(ex)
+    } catch (err) {
+      ex.fail(err)
+    }
+  })
+
+  function dispatch (ex: Exchange): void {
+    const path = normalizeVersion(ex.url)
+    if (path === undefined || ex.url === '/') {
+      ex.json(300, versionsDocument(ctx, ex))
+      return
+    }
+    const found = match(path)
+    if (found === undefined) throw Errors.routeNotFound()
+    const handler = found.methods[ex.method]
+    if (handler === undefined) throw Errors.methodNotAllowed(Object.keys(found.methods))
+    ex.path = path
+    ex.params = found.params
+    if (handler.anonymous !== true) ex.identity = ctx.authenticate(ex.headers)
+    const mode = handler.body ?? 'none'
+    if (mode === 'none' && BODYLESS.has(ex.method) && ex.hasBody) throw Errors.bodyNotExpected()
+    if (mode === 'json') {
+      readSmallBody(ex, ctx.config.maxBodySize)
+        .then((raw) => { ex.body = parseJson(raw); return handler.handle(ex, ctx) })
+        .catch((err) => settle(ex, err))
+      return
+    }
+    const result = handler.handle(ex, ctx)
+    if (result instanceof Promise) result.catch((err) => settle(ex, err))
+  }
+
+  function settle (ex: Exchange, err: unknown): void {
+    if (ex.aborted || ex.finished) return
+    if (!(err instanceof GlintError)) ctx.log.error({ reqId: ex.requestId, err }, 'unexpected error')
+    ex.fail(err)
+  }
+
+  return new Promise((resolve, reject) => {
+    app.listen(ctx.config.bindHost, ctx.config.bindPort, (socket: us_listen_socket | false) => {
+      if (socket === false) {
+        reject(Object.assign(new Error(`cannot listen on ${ctx.config.bindHost}:${ctx.config.bindPort}`), { code: 'GLINT_LISTEN_FAILED' }))
+        return
+      }
+      resolve({
+        port: uWS.us_socket_local_port(socket as any),
+        async drain (timeoutMs) {
+          uWS.us_listen_socket_close(socket)
+          if (inFlight.size > 0) {
+            await new Promise<void>((done) => {
+              const timer = setTimeout(done, timeoutMs)
+              idle = () => { clearTimeout(timer); done() }
+            })
+          }
+          for (const ex of inFlight) if (!ex.aborted) ex.res.close()
+          // close() exists in the v20.30 binary but not in its typings
+          ;(app as unknown as { close: () => void }).close()
+        }
+      })
+    })
+  })
+}

@@ -1,0 +1,35 @@
+// Reads a small request body (JSON documents) with a hard size limit. Image data never
+// comes through here: it streams through src/http/upload.ts.
+
+import { Errors } from './errors.js'
+import type { Exchange } from './exchange.js'
+
+/** Must be called synchronously from the route handler (uWS drops data with no listener). */
+export function readSmallBody (ex: Exchange, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(ex.headers['content-length'] ?? -1)
+    if (declared > limit) { reject(Errors.bodyTooLarge(limit)); return }
+    const parts: Buffer[] = []
+    let total = 0
+    ex.onAbort(() => reject(Object.assign(new Error('client aborted'), { code: 'GLINT_ABORTED' })))
+    ex.res.onData((chunk, isLast) => {
+      total += chunk.byteLength
+      if (total > limit) { reject(Errors.bodyTooLarge(limit)); return }
+      // The ArrayBuffer is detached when this callback returns: copy it now.
+      if (chunk.byteLength > 0) parts.push(Buffer.from(new Uint8Array(chunk)))
+      if (isLast) resolve(parts.length === 1 ? parts[0] : Buffer.concat(parts, total))
+    })
+  })
+}
+
+export function parseJson (raw: Buffer): unknown {
+  if (raw.length === 0) throw Errors.bodyExpected()
+  let value: unknown
+  try {
+    value = JSON.parse(raw.toString('utf8'))
+  } catch {
+    throw Errors.malformedJson()
+  }
+  if (typeof value !== 'object' || value === null) throw Errors.unexpectedBodyType()
+  return value
+}

@@ -1,0 +1,118 @@
+// One catalogue of every error Glint answers with: a stable code, the HTTP status and the
+// message Glance would give. Handlers throw these; src/http/respond.ts renders them in
+// Glance's (WebOb's) format. Tests assert on `code`, clients read the message.
+
+export class GlintError extends Error {
+  readonly code: string
+  readonly status: number
+  headers?: Record<string, string>
+  constructor (code: string, status: number, message: string, headers?: Record<string, string>) {
+    super(message)
+    this.name = 'GlintError'
+    this.code = code
+    this.status = status
+    this.headers = headers
+  }
+}
+
+export const STATUS_TITLES: Record<number, string> = {
+  300: 'Multiple Choices',
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  409: 'Conflict',
+  410: 'Gone',
+  413: 'Request Entity Too Large',
+  415: 'Unsupported Media Type',
+  416: 'Requested Range Not Satisfiable',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable'
+}
+
+type Arg = string | number
+function define (code: string, status: number, message: (...args: Arg[]) => string) {
+  return (...args: Arg[]) => new GlintError(code, status, message(...args))
+}
+
+export const Errors = {
+  // request plumbing
+  routeNotFound: define('GLINT_ROUTE_NOT_FOUND', 404, () => 'The resource could not be found.'),
+  methodNotAllowed: (allow: string[]) => new GlintError('GLINT_METHOD_NOT_ALLOWED', 405,
+    'The method specified is not allowed for this resource.', { Allow: allow.join(', ') }),
+  bodyNotExpected: define('GLINT_BODY_NOT_EXPECTED', 400, () => 'A body is not expected with this request.'),
+  bodyExpected: define('GLINT_BODY_EXPECTED', 400, () => 'Body expected in request.'),
+  bodyTooLarge: define('GLINT_BODY_TOO_LARGE', 413, (max) => `Request body is larger than the limit of ${max} bytes.`),
+  malformedJson: define('GLINT_MALFORMED_JSON', 400, () => 'Malformed JSON in request body.'),
+  unexpectedBodyType: define('GLINT_UNEXPECTED_BODY_TYPE', 400, () => 'Unexpected body type. Expected list/dict.'),
+  unsupportedMediaType: define('GLINT_UNSUPPORTED_MEDIA_TYPE', 415, (type) => `Unsupported Content-Type: ${type}`),
+  unsupportedPatchType: () => new GlintError('GLINT_UNSUPPORTED_PATCH_TYPE', 415, 'The server does not support the Content-Type of the request body.',
+    { 'Accept-Patch': 'application/openstack-images-v2.0-json-patch, application/openstack-images-v2.1-json-patch' }),
+  unauthorized: define('GLINT_UNAUTHORIZED', 401, () => 'The request you have made requires authentication.'),
+  internal: define('GLINT_INTERNAL', 500, () => 'The server has either erred or is incapable of performing the requested operation.'),
+
+  // images
+  imageNotFound: define('GLINT_IMAGE_NOT_FOUND', 404, (id) => `No image found with ID ${id}`),
+  imageIdNotUuid: define('GLINT_IMAGE_ID_NOT_UUID', 400, () => 'image id does not look like a UUID'),
+  imageExists: define('GLINT_IMAGE_EXISTS', 409, (id) => `An image with identifier ${id} already exists`),
+  imageProtected: define('GLINT_IMAGE_PROTECTED', 403, (id) => `Image ${id} is protected and cannot be deleted.`),
+  imageInUse: define('GLINT_IMAGE_IN_USE', 409, (id) => `Image ${id} could not be deleted because it is in use: The image cannot be deleted because it is in use through the backend store outside of Glance.`),
+  notOwner: define('GLINT_NOT_OWNER', 403, () => 'You do not own this image'),
+  forbidden: define('GLINT_FORBIDDEN', 403, (what) => `You are not authorized to complete ${what} action.`),
+  publicizeForbidden: define('GLINT_PUBLICIZE_FORBIDDEN', 403, (v) => `You are not authorized to complete publicize_image action.${v === 'community' ? '' : ''}`),
+  ownerForbidden: define('GLINT_OWNER_FORBIDDEN', 403, () => 'You are not permitted to create images owned by another project.'),
+  readOnly: define('GLINT_READ_ONLY', 403, (attr) => `Attribute '${attr}' is read-only.`),
+  reserved: define('GLINT_RESERVED', 403, (attr) => `Attribute '${attr}' is reserved.`),
+  baseRemove: define('GLINT_BASE_PROPERTY_REMOVE', 403, (attr) => `Properties ${attr} must be set prior to saving data.`),
+  cannotRemove: define('GLINT_CANNOT_REMOVE', 403, (attr) => `Property ${attr} may not be removed.`),
+  propertyMissing: define('GLINT_PROPERTY_MISSING', 409, (name) => `Property ${name} does not exist.`),
+  propertyExists: define('GLINT_PROPERTY_EXISTS', 409, (name) => `Property ${name} already present.`),
+  schemaInvalid: define('GLINT_SCHEMA_INVALID', 400, (detail) => `Provided object does not match schema 'image': ${detail}`),
+  formatLocked: define('GLINT_FORMAT_LOCKED', 403, (attr) => `Attribute ${attr} can be only replaced for a queued image.`),
+  tooManyProperties: define('GLINT_TOO_MANY_PROPERTIES', 413, (max) => `Maximum number of image properties exceeded: the limit is ${max}`),
+  tooManyTags: define('GLINT_TOO_MANY_TAGS', 413, (max) => `Maximum number of tags exceeded: the limit is ${max}`),
+  tagNotFound: define('GLINT_TAG_NOT_FOUND', 404, (tag) => `Tag ${tag} not found.`),
+  invalidPatch: define('GLINT_INVALID_PATCH', 400, (why) => String(why)),
+  invalidStatusTransition: define('GLINT_INVALID_STATUS', 403, (why) => String(why)),
+  locationsHidden: define('GLINT_LOCATIONS_HIDDEN', 403, () => 'It\'s not allowed to update locations if locations are invisible.'),
+
+  // listing
+  badSortKey: define('GLINT_BAD_SORT_KEY', 400, (key) => `Invalid sort key: ${key}. It should be one of the following: name, status, container_format, disk_format, size, id, created_at, updated_at.`),
+  badSortDir: define('GLINT_BAD_SORT_DIR', 400, (dir) => `Invalid sort direction: ${dir}`),
+  badSort: define('GLINT_BAD_SORT', 400, (why) => String(why)),
+  badLimit: define('GLINT_BAD_LIMIT', 400, (why) => String(why)),
+  badMarker: define('GLINT_BAD_MARKER', 400, (id) => `Invalid marker. Image ${id} could not be found.`),
+  badFilter: define('GLINT_BAD_FILTER', 400, (why) => String(why)),
+
+  // members
+  memberNotFound: define('GLINT_MEMBER_NOT_FOUND', 404, (member, image) => `${member} is not a member of image ${image}`),
+  memberExists: define('GLINT_MEMBER_EXISTS', 409, (member, image) => `Member ${member} already associated with image ${image}`),
+  notShared: define('GLINT_NOT_SHARED', 403, () => 'Only shared images have members.'),
+  badMemberStatus: define('GLINT_BAD_MEMBER_STATUS', 400, (s) => `Status must be one of pending, accepted, rejected; got ${s}`),
+  tooManyMembers: define('GLINT_TOO_MANY_MEMBERS', 413, (max) => `Maximum number of image members exceeded: the limit is ${max}`),
+
+  // data
+  uploadConflict: define('GLINT_UPLOAD_CONFLICT', 409, (status) => `Image status transition from ${status} to saving is not allowed`),
+  formatsRequired: define('GLINT_FORMATS_REQUIRED', 400, () => 'Properties disk_format, container_format must be set prior to saving data.'),
+  sizeCapExceeded: define('GLINT_IMAGE_SIZE_CAP', 413, (cap) => `Image exceeds the storage quota: The size of the data exceeds the limit of ${cap} bytes.`),
+  storageQuotaExceeded: define('GLINT_STORAGE_QUOTA', 413, (quota) => `Denying attempt to upload image because it exceeds the quota: The size of the data exceeds the limit of ${quota} bytes.`),
+  sizeMismatch: define('GLINT_SIZE_MISMATCH', 400, (sent, declared) => `Received ${sent} bytes but Content-Length declared ${declared}.`),
+  imageGone: define('GLINT_IMAGE_GONE', 410, (id) => `Image ${id} could not be found after upload. The image may have been deleted during the upload.`),
+  noData: define('GLINT_NO_DATA', 204, () => ''),
+  deactivated: define('GLINT_DEACTIVATED', 403, () => 'The requested image has been deactivated. Image data download is forbidden.'),
+  multipleRanges: define('GLINT_MULTIPLE_RANGES', 400, () => 'Multiple ranges are not supported.'),
+  rangeNotSatisfiable: define('GLINT_RANGE_NOT_SATISFIABLE', 416, (r) => `Requested range not satisfiable: ${r}`),
+
+  // stores
+  unknownStore: define('GLINT_UNKNOWN_STORE', 400, (id) => `Store for identifier ${id} not found`),
+  storeNotHolding: define('GLINT_STORE_NOT_HOLDING', 404, (image, store) => `Image ${image} is not present in store ${store}`),
+  lastLocation: define('GLINT_LAST_LOCATION', 403, () => 'Cannot delete image data from the only store containing it. Consider deleting the image instead.'),
+  storeUnavailable: define('GLINT_STORE_UNAVAILABLE', 503, (store, why) => `Store ${store} is unavailable: ${why}`),
+  storageFull: define('GLINT_STORAGE_FULL', 413, (store) => `Image storage media is full: store ${store} has no space left.`),
+  storeWriteDenied: define('GLINT_STORE_WRITE_DENIED', 503, (store) => `Insufficient permissions on image storage media: store ${store}.`),
+  storeBusy: define('GLINT_STORE_BUSY', 409, (store, why) => `Image data in store ${store} is in use: ${why}`),
+  storeDuplicate: define('GLINT_STORE_DUPLICATE', 409, (store) => `Image data already exists in store ${store}.`),
+  storeFailed: define('GLINT_STORE_FAILED', 500, (store, why) => `Store ${store} failed: ${why}`),
+  storesInfoDetailForbidden: define('GLINT_STORES_DETAIL_FORBIDDEN', 403, () => 'You are not authorized to complete stores_info_detail action.')
+}

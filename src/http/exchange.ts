@@ -1,0 +1,125 @@
+// One request and its response. uWS's HttpRequest dies when the handler returns, so
+// everything a handler needs is read here, synchronously, up front. Every write goes through
+// cork() (writes after an await must be corked) and checks `aborted` (touching a response
+// after the client went away throws).
+
+import { randomUUID } from 'node:crypto'
+import type { HttpRequest, HttpResponse } from './uws.js'
+import { GlintError, Errors, STATUS_TITLES } from './errors.js'
+import type { Identity } from '../pipeline/identity.js'
+
+export class Exchange {
+  readonly method: string
+  readonly url: string
+  readonly rawQuery: string
+  readonly query: URLSearchParams
+  readonly headers: Record<string, string> = {}
+  readonly requestId: string
+  readonly startedAt = process.hrtime.bigint()
+  path = ''
+  params: string[] = []
+  identity!: Identity
+  body: unknown = undefined
+  aborted = false
+  finished = false
+  status = 0
+  bytesSent = 0
+  error?: unknown
+  /** Close the connection after this response (a request body was left unread). */
+  closeConnection = false
+  private abortHandlers: Array<() => void> = []
+  onFinished?: (ex: Exchange) => void
+
+  constructor (readonly res: HttpResponse, req: HttpRequest) {
+    this.method = req.getCaseSensitiveMethod().toUpperCase()
+    this.url = req.getUrl()
+    this.rawQuery = req.getQuery() ?? ''
+    this.query = new URLSearchParams(this.rawQuery)
+    req.forEach((key, value) => { this.headers[key] = value })
+    const given = this.headers['x-openstack-request-id']
+    this.requestId = given !== undefined && given.length > 0 && given.length <= 64
+      ? (given.startsWith('req-') ? given : `req-${given}`)
+      : `req-${randomUUID()}`
+    // Must be attached before the handler returns or awaits (uWS aborts the process otherwise).
+    res.onAborted(() => {
+      this.aborted = true
+      for (const fn of this.abortHandlers) fn()
+      this.complete()
+    })
+  }
+
+  onAbort (fn: () => void): void { this.abortHandlers.push(fn) }
+
+  get hasBody (): boolean {
+    const length = this.headers['content-length']
+    return (length !== undefined && length !== '0') || this.headers['transfer-encoding'] !== undefined
+  }
+
+  get wantsJson (): boolean { return (this.headers.accept ?? '').includes('application/json') }
+
+  /** Sends a whole JSON response. */
+  json (status: number, body: unknown, headers?: Record<string, string>): void {
+    const text = JSON.stringify(body)
+    this.send(status, text, { 'Content-Type': 'application/json', ...headers })
+  }
+
+  /** Sends a response without a body (204, 201 without content...). */
+  empty (status: number, headers?: Record<string, string>): void {
+    this.send(status, '', { 'Content-Type': 'text/html; charset=UTF-8', ...headers })
+  }
+
+  send (status: number, body: string | Uint8Array, headers: Record<string, string>): void {
+    if (this.aborted || this.finished) return
+    this.res.cork(() => {
+      this.writeHead(status, headers)
+      this.res.end(body, this.closeConnection)
+    })
+    this.bytesSent = typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength
+    this.complete()
+  }
+
+  /** Status line and headers only; for streamed bodies. Call inside cork(). */
+  writeHead (status: number, headers: Record<string, string>): void {
+    this.status = status
+    this.res.writeStatus(`${status} ${STATUS_TITLES[status] ?? statusText(status)}`)
+    this.res.writeHeader('x-openstack-request-id', this.requestId)
+    for (const name in headers) this.res.writeHeader(name, headers[name])
+  }
+
+  /** Renders an error the way Glance (WebOb) does: JSON, HTML or plain text by Accept. */
+  fail (err: unknown): void {
+    const e = err instanceof GlintError ? err : Errors.internal()
+    if (!(err instanceof GlintError)) this.error = err
+    const title = STATUS_TITLES[e.status] ?? statusText(e.status)
+    const statusLine = `${e.status} ${title}`
+    const accept = this.headers.accept ?? ''
+    let body: string
+    let type: string
+    if (accept.includes('application/json')) {
+      body = JSON.stringify({ message: `${e.message}<br /><br />\n\n\n`, code: statusLine, title })
+      type = 'application/json'
+    } else if (accept.includes('text/html') || accept.includes('*/*')) {
+      body = `<html>\n <head>\n  <title>${statusLine}</title>\n </head>\n <body>\n  <h1>${statusLine}</h1>\n  ${escapeHtml(e.message)}<br /><br />\n\n\n\n </body>\n</html>`
+      type = 'text/html; charset=UTF-8'
+    } else {
+      body = `${statusLine}\n\n${e.message}\n\n   `
+      type = 'text/plain; charset=UTF-8'
+    }
+    this.send(e.status, body, { 'Content-Type': type, ...e.headers })
+  }
+
+  /** Marks the exchange done (once) and reports it for the request log. */
+  complete (): void {
+    if (this.finished) return
+    this.finished = true
+    this.onFinished?.(this)
+  }
+}
+
+function statusText (status: number): string {
+  return ({ 200: 'OK', 201: 'Created', 202: 'Accepted', 204: 'No Content', 206: 'Partial Content' } as Record<number, string>)[status] ?? ''
+}
+
+function escapeHtml (text: string): string {
+  return text.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' }[c] as string))
+}

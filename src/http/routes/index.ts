@@ -1,0 +1,17 @@
+// Every route Glint serves, by concern.
+
+import type { AppContext } from '../../context.js'
+import type { Routes } from '../router.js'
+import { versionRoutes } from './versions.js'
+import { schemaRoutes } from './schemas.js'
+import { imageRoutes } from './images.js'
+import { imageDataRoutes } from './image-data.js'
+import { storeRoutes } from './stores.js'
+
+export const routes: Routes<AppContext> = {
+  ...versionRoutes,
+  ...schemaRoutes,
+  ...imageRoutes,
+  ...imageDataRoutes,
+  ...storeRoutes
+}

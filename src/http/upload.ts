@@ -1,0 +1,101 @@
+// PUT /v2/images/{id}/file: the body streams chunk by chunk through the upload lifecycle
+// (src/pipeline) into the store worker; never whole in memory. The socket is paused while
+// the registry is consulted and whenever the upload's window of buffers is full, so a slow
+// store slows the client instead of filling memory.
+
+import type { AppContext } from '../context.js'
+import { Errors } from './errors.js'
+import type { Exchange } from './exchange.js'
+import { uploadPipeline, type Upload } from '../pipeline/lifecycle.js'
+import { policyLayer } from '../pipeline/policy.js'
+import { quotaLayer } from '../pipeline/quota.js'
+import { locationLayer } from '../pipeline/location.js'
+import { UploadSession } from '../workers/upload.js'
+import { storeFailure } from '../workers/image-data.js'
+import { visibleImage } from './routes/images.js'
+
+const pipeline = uploadPipeline([policyLayer, quotaLayer, locationLayer])
+
+export function receiveUpload (ex: Exchange, ctx: AppContext): void {
+  const type = (ex.headers['content-type'] ?? '').split(';')[0].trim()
+  if (type !== 'application/octet-stream') throw Errors.unsupportedMediaType(type === '' ? '(none)' : type)
+  const declaredSize = ex.headers['content-length'] !== undefined && ex.headers['transfer-encoding'] === undefined
+    ? Number(ex.headers['content-length'])
+    : -1
+  // Whatever fails before the whole body is read, the connection cannot be reused.
+  ex.closeConnection = true
+
+  let upload: Upload | undefined
+  let session: UploadSession | undefined
+  let failed = false
+  let ended = false
+  let paused = true
+  const early: Uint8Array[] = []
+
+  const fail = (err: unknown): void => {
+    if (failed) return
+    failed = true
+    void (async () => {
+      await session?.abort()
+      if (upload?.store !== undefined) await pipeline.onFailure(upload, err)
+      if (!ex.aborted) ex.fail(upload?.store !== undefined && !(err as any)?.status ? storeFailure(upload.store, err) : err)
+    })()
+  }
+
+  const accept = (chunk: Uint8Array): boolean => {
+    pipeline.onChunk(upload!, chunk.byteLength)
+    upload!.received += chunk.byteLength
+    return session!.write(chunk)
+  }
+
+  const finish = async (): Promise<void> => {
+    ended = true
+    if (declaredSize >= 0 && upload!.received !== declaredSize) throw Errors.sizeMismatch(upload!.received, declaredSize)
+    upload!.result = await session!.finish()
+    try {
+      await pipeline.afterUpload(upload!)
+    } catch (err) {
+      // The data is durable in the store but the image cannot take it: remove it again.
+      await upload!.store!.run({ op: 'delete', imageId: upload!.image.id, url: upload!.result.url }).catch(() => {})
+      throw err
+    }
+    ex.closeConnection = false
+    ex.empty(204)
+  }
+
+  ex.onAbort(() => fail(Object.assign(new Error('client disconnected'), { code: 'GLINT_ABORTED' })))
+  ex.res.onData((ab, isLast) => {
+    if (failed) return
+    try {
+      // The ArrayBuffer is only valid during this call: the copy into a pooled buffer
+      // (in session.write) is the one copy each byte gets.
+      const chunk = new Uint8Array(ab)
+      if (session === undefined) {
+        // Arrived before pause() took effect: keep a copy until the session exists.
+        if (chunk.byteLength > 0) early.push(chunk.slice())
+        if (isLast) ended = true
+        return
+      }
+      if (chunk.byteLength > 0 && !accept(chunk) && !isLast) {
+        ex.res.pause()
+        paused = true
+        session.onDrain(() => { if (!failed && !ex.aborted) { paused = false; ex.res.resume() } })
+      }
+      if (isLast) finish().catch(fail)
+    } catch (err) {
+      fail(err)
+    }
+  })
+  ex.res.pause()
+
+  void (async () => {
+    const image = await visibleImage(ctx, ex, ex.params[0])
+    upload = { ctx, ex, image, declaredSize, received: 0, limit: Infinity }
+    await pipeline.beforeUpload(upload)
+    session = new UploadSession(upload.store!, image.id, Math.max(declaredSize, 0))
+    session.onFailure((e) => fail(Object.assign(new Error(e.message), { code: e.code })))
+    for (const chunk of early.splice(0)) accept(chunk)
+    if (ended) { await finish(); return }
+    if (paused && !failed && !ex.aborted) { paused = false; ex.res.resume() }
+  })().catch(fail)
+}

@@ -1,0 +1,60 @@
+// Glint's entry point: `node dist/src/main.js [--config-file glance-api.conf]`.
+
+import { ConfigError, loadConfig, parseArgs } from './config/load.js'
+import { createLogger } from './log.js'
+import { openRegistry } from './registry/connect.js'
+import { createStores } from './workers/stores.js'
+import { authLayer } from './pipeline/auth.js'
+import { startServer } from './http/app.js'
+import { routes } from './http/routes/index.js'
+import type { AppContext } from './context.js'
+
+async function main (): Promise<void> {
+  const log = createLogger()
+  let config
+  try {
+    config = loadConfig(parseArgs(process.argv.slice(2)).configFile)
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`glint: ${err.message}\n`)
+      process.exit(2)
+    }
+    throw err
+  }
+  if (config.ignored.length > 0) log.warn({ options: config.ignored }, 'options Glint does not use were ignored')
+
+  const registry = await openRegistry({ url: config.databaseUrl, poolSize: config.dbPoolSize, dataDir: config.dataDir })
+  log.info({ mode: registry.mode, applied: registry.applied }, 'registry ready')
+  const stores = createStores(config.stores, config.defaultStore)
+
+  const ctx: AppContext = {
+    config,
+    sql: registry.sql,
+    stores,
+    log,
+    authenticate: authLayer({ mode: config.authMode, defaultProjectId: config.defaultProjectId, defaultUserId: config.defaultUserId })
+  }
+  const server = await startServer(ctx, routes)
+  log.info({ host: config.bindHost, port: server.port, stores: stores.ids(), auth: config.authMode }, 'listening')
+  log.flush()
+
+  let stopping = false
+  const stop = async (signal: string): Promise<void> => {
+    if (stopping) return
+    stopping = true
+    log.info({ signal }, 'stopping: draining requests in flight')
+    await server.drain(config.shutdownTimeoutSec * 1000)
+    await stores.close()
+    await registry.close()
+    log.info('stopped')
+    log.flush()
+    setTimeout(() => process.exit(0), 50)
+  }
+  process.once('SIGTERM', () => { void stop('SIGTERM') })
+  process.once('SIGINT', () => { void stop('SIGINT') })
+}
+
+main().catch((err) => {
+  process.stderr.write(`glint: failed to start: ${err?.stack ?? err}\n`)
+  process.exit(1)
+})

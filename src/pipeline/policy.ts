@@ -1,0 +1,15 @@
+// The policy layer for uploads: Glance's legacy checks (owner or admin may upload), the
+// formats an image needs before it can hold data, and the status it must be in.
+
+import { Errors } from '../http/errors.js'
+import type { UploadLayer } from './lifecycle.js'
+
+export const policyLayer: UploadLayer = {
+  name: 'policy',
+  beforeUpload (u) {
+    const who = u.ex.identity
+    if (!who.isAdmin && u.image.owner !== who.projectId) throw Errors.notOwner()
+    if (u.image.status !== 'queued') throw Errors.uploadConflict(u.image.status)
+    if (u.image.disk_format === null || u.image.container_format === null) throw Errors.formatsRequired()
+  }
+}

@@ -1,0 +1,35 @@
+// The quota layer: image_size_cap per image and user_storage_quota per owner, enforced
+// while the bytes stream (413 the moment a limit is crossed) and re-checked at the end,
+// because concurrent uploads of one owner each saw the same starting usage.
+
+import { Errors } from '../http/errors.js'
+import { storageUsed } from '../registry/images.js'
+import type { Upload, UploadLayer } from './lifecycle.js'
+
+async function limitFor (u: Upload): Promise<void> {
+  const { imageSizeCap, userStorageQuota } = u.ctx.config
+  u.limit = imageSizeCap
+  u.limitError = Errors.sizeCapExceeded(imageSizeCap)
+  if (userStorageQuota > 0) {
+    const left = userStorageQuota - await storageUsed(u.ctx.sql, u.image.owner, u.image.id)
+    if (left < u.limit) {
+      u.limit = Math.max(0, left)
+      u.limitError = Errors.storageQuotaExceeded(userStorageQuota)
+    }
+  }
+}
+
+export const quotaLayer: UploadLayer = {
+  name: 'quota',
+  async beforeUpload (u) {
+    await limitFor(u)
+    if (u.declaredSize > u.limit) throw u.limitError!
+  },
+  onChunk (u, bytes) {
+    if (u.received + bytes > u.limit) throw u.limitError!
+  },
+  async afterUpload (u) {
+    await limitFor(u)
+    if (u.received > u.limit) throw u.limitError!
+  }
+}

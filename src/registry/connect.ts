@@ -1,0 +1,46 @@
+// Opens the registry: the configured PostgreSQL when there is a URL, else embedded PGlite,
+// then brings the schema up to date.
+
+import postgres, { type Sql } from 'postgres'
+import { join } from 'node:path'
+import { startEmbedded, type EmbeddedDatabase } from './embedded.js'
+import { migrate } from './migrate.js'
+
+export interface RegistryConnection {
+  sql: Sql
+  mode: 'postgres' | 'embedded'
+  applied: number[]
+  close (): Promise<void>
+}
+
+// bigint columns (size) come back as strings by default; image sizes fit in 2^53.
+const types = { bigint: { to: 20, from: [20], serialize: String, parse: Number } }
+
+const EMBEDDED_POOL = 4
+
+export async function openRegistry (opts: { url?: string, poolSize: number, dataDir: string, inMemory?: boolean }): Promise<RegistryConnection> {
+  let embedded: EmbeddedDatabase | undefined
+  let sql: Sql
+  if (opts.url !== undefined) {
+    sql = postgres(opts.url, { max: opts.poolSize, types, onnotice: () => {}, connection: { application_name: 'glint' } })
+  } else {
+    embedded = await startEmbedded(opts.inMemory === true ? undefined : join(opts.dataDir, 'registry'), EMBEDDED_POOL)
+    sql = postgres({ path: embedded.socketPath, database: 'postgres', username: 'postgres', max: EMBEDDED_POOL, types, onnotice: () => {} })
+  }
+  try {
+    const applied = await migrate(sql)
+    return {
+      sql,
+      mode: embedded === undefined ? 'postgres' : 'embedded',
+      applied,
+      async close () {
+        await sql.end({ timeout: 5 })
+        await embedded?.stop()
+      }
+    }
+  } catch (err) {
+    await sql.end({ timeout: 1 }).catch(() => {})
+    await embedded?.stop().catch(() => {})
+    throw err
+  }
+}

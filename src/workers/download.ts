@@ -1,0 +1,96 @@
+// The main thread's half of a download: lends the store worker a few buffers to read ahead
+// into, writes each filled buffer to the socket with tryEnd (which never buffers more than
+// the socket takes), and lends the buffer back once the client has it. A slow reader thus
+// holds at most READ_AHEAD buffers, whatever the image's size.
+
+import { MessageChannel } from 'node:worker_threads'
+import type { Store } from './stores.js'
+import { sharedBuffers } from './buffer-pool.js'
+import type { DownloadMessage, SerializedError } from './protocol.js'
+import type { HttpResponse } from '../http/uws.js'
+
+const READ_BUFFER_BYTES = 1024 * 1024
+const READ_AHEAD = 4
+
+export interface DownloadSink {
+  res: HttpResponse
+  /** Called once inside cork() before the first byte: status line and headers. */
+  writeHead: () => void
+  isAborted: () => boolean
+  onAbort: (fn: () => void) => void
+}
+
+/** Streams [offset, offset+length) of the image; resolves with the bytes sent. */
+export function streamDownload (store: Store, imageId: string, url: string, offset: number, length: number, sink: DownloadSink): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const { port1: port, port2 } = new MessageChannel()
+    const queue: Array<{ buffer: ArrayBuffer, length: number }> = []
+    let headSent = false
+    let sent = 0
+    let writing: { bytes: Uint8Array, startOffset: number, buffer: ArrayBuffer } | undefined
+    let finished = false
+
+    const done = (err?: SerializedError): void => {
+      if (finished) return
+      finished = true
+      port.postMessage({ type: 'cancel' })
+      port.close()
+      for (const item of queue) sharedBuffers.give(item.buffer)
+      if (err !== undefined) reject(Object.assign(new Error(err.message), { code: err.code, headSent }))
+      else resolve(sent)
+    }
+    sink.onAbort(() => done())
+
+    // The worker stops reading at the end of the range; a buffer it no longer needs is dropped.
+    const giveBack = (buffer: ArrayBuffer): void => {
+      if (finished) sharedBuffers.give(buffer)
+      else port.postMessage({ type: 'ack', buffer }, [buffer])
+    }
+
+    /** Writes queued buffers until the socket pushes back or the queue is empty. */
+    const pump = (): void => {
+      while (!finished && writing === undefined && queue.length > 0) {
+        const item = queue.shift()!
+        const bytes = new Uint8Array(item.buffer, 0, item.length)
+        const startOffset = sink.res.getWriteOffset()
+        let ok = false
+        let complete = false
+        sink.res.cork(() => {
+          if (!headSent) { headSent = true; sink.writeHead() }
+          ;[ok, complete] = sink.res.tryEnd(bytes, length)
+        })
+        if (complete) { sent = length; giveBack(item.buffer); done(); return }
+        if (!ok) { writing = { bytes, startOffset, buffer: item.buffer }; return }
+        sent += item.length
+        giveBack(item.buffer)
+      }
+    }
+
+    sink.res.onWritable((offset) => {
+      if (writing === undefined || finished) return true
+      const { bytes, startOffset, buffer } = writing
+      const [ok, complete] = sink.res.tryEnd(bytes.subarray(offset - startOffset), length)
+      if (complete) { sent = length; writing = undefined; giveBack(buffer); done(); return true }
+      if (ok) {
+        sent += bytes.byteLength
+        writing = undefined
+        giveBack(buffer)
+        pump()
+      }
+      return ok
+    })
+
+    port.on('message', (message: DownloadMessage) => {
+      if (finished) { if (message.type === 'data') sharedBuffers.give(message.buffer); return }
+      if (message.type === 'error') { done(message.error); return }
+      queue.push(message)
+      pump()
+    })
+
+    const lent = Math.min(READ_AHEAD, Math.ceil(length / READ_BUFFER_BYTES))
+    const buffers = Array.from({ length: lent }, () => sharedBuffers.take(READ_BUFFER_BYTES))
+    port.postMessage({ type: 'start', buffers }, buffers)
+    store.run({ op: 'download', port: port2, imageId, url, offset, length }, [port2])
+      .catch((err) => done({ message: String(err?.message ?? err), code: err?.code }))
+  })
+}

@@ -1,0 +1,42 @@
+// Messages between the main thread and a store worker. Each upload or download is one
+// long-lived piscina task fed over its own MessagePort (piscina has no worker affinity, so
+// per-upload state cannot live in a worker across tasks). Buffers are transferred, never
+// copied, and travel back to be reused.
+
+import type { MessagePort } from 'node:worker_threads'
+import type { StoreConfig } from '../config/load.js'
+import type { Digests } from './hashing.js'
+
+export interface WorkerInit { store: StoreConfig }
+
+export interface UploadTask { op: 'upload', port: MessagePort, imageId: string, declaredSize: number }
+export interface DownloadTask { op: 'download', port: MessagePort, imageId: string, url: string, offset: number, length: number }
+export interface DeleteTask { op: 'delete', imageId: string, url: string }
+export interface ProbeTask { op: 'probe' }
+export type StoreTask = UploadTask | DownloadTask | DeleteTask | ProbeTask
+
+export interface UploadResult extends Digests { url: string, metadata: Record<string, unknown> }
+export interface ProbeResult { ok: boolean, fsid?: string, detail?: Record<string, unknown> }
+
+/** main → worker during an upload */
+export type UploadMessage =
+  | { type: 'chunk', buffer: ArrayBuffer, length: number }
+  | { type: 'end' }
+  | { type: 'abort' }
+
+/** worker → main during an upload: a buffer written (and hashed), free to refill */
+export interface UploadAck { type: 'ack', buffer: ArrayBuffer }
+
+/** worker → main during a download */
+export type DownloadMessage = { type: 'data', buffer: ArrayBuffer, length: number } | { type: 'error', error: SerializedError }
+
+/** main → worker during a download: a buffer sent to the client, free to refill; or stop */
+export type DownloadControl = { type: 'ack', buffer: ArrayBuffer } | { type: 'cancel' }
+
+/** Errors cross the thread boundary as plain objects; `code` drives the HTTP answer. */
+export interface SerializedError { message: string, code?: string }
+
+export function serializeError (err: unknown): SerializedError {
+  const e = err as { message?: string, code?: string }
+  return { message: e?.message ?? String(err), code: e?.code }
+}

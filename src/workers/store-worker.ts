@@ -1,0 +1,140 @@
+// A store worker thread: one per thread of its store's piscina pool, holding that store's
+// backend (for RBD: one rados connection for the thread's whole life). Each task is one
+// whole upload, download or delete; uploads and downloads stream over their own MessagePort.
+
+import { workerData } from 'piscina'
+import type { MessagePort } from 'node:worker_threads'
+import { fileBackend } from './backends/file.js'
+import { rbdBackend } from './backends/rbd.js'
+import type { Backend } from './backends/backend.js'
+import { ImageHasher } from './hashing.js'
+import {
+  serializeError, type DownloadControl, type DownloadTask, type StoreTask, type UploadMessage,
+  type UploadResult, type UploadTask, type WorkerInit
+} from './protocol.js'
+
+const init = workerData as WorkerInit
+const backend: Backend = init.store.type === 'rbd' ? rbdBackend(init.store.rbd!) : fileBackend(init.store.file!)
+
+export default async function run (task: StoreTask): Promise<unknown> {
+  switch (task.op) {
+    case 'upload': return await upload(task)
+    case 'download': return await download(task)
+    case 'delete': return await backend.remove(task.imageId, task.url)
+    case 'probe': return await backend.probe()
+  }
+}
+
+/**
+ * Receives the upload's buffers in order, hashes each (md5 + sha512, in order, on this
+ * thread), writes it (several writes in flight), and sends the buffer back once written.
+ */
+async function upload (task: UploadTask): Promise<UploadResult> {
+  const port = task.port
+  let writer
+  try {
+    writer = await backend.createWriter(task.imageId, task.declaredSize)
+  } catch (err) {
+    port.close()
+    throw err
+  }
+  const hasher = new ImageHasher()
+  const writes = new Set<Promise<void>>()
+  let offset = 0
+  let failure: unknown
+
+  return await new Promise<UploadResult>((resolve, reject) => {
+    const fail = async (err: unknown): Promise<void> => {
+      port.close()
+      await Promise.allSettled(writes)
+      await writer.abort()
+      reject(err)
+    }
+    port.on('message', (message: UploadMessage) => {
+      if (message.type === 'chunk') {
+        if (failure !== undefined) return
+        const bytes = new Uint8Array(message.buffer, 0, message.length)
+        hasher.update(bytes)
+        const write = writer.write(bytes, offset).then(
+          () => { if (failure === undefined) port.postMessage({ type: 'ack', buffer: message.buffer }, [message.buffer]) },
+          (err) => {
+            if (failure !== undefined) return
+            failure = err
+            port.postMessage({ type: 'failed', error: serializeError(err) })
+          })
+        offset += message.length
+        writes.add(write)
+        void write.finally(() => writes.delete(write))
+      } else if (message.type === 'end') {
+        void (async () => {
+          await Promise.allSettled(writes)
+          if (failure !== undefined) { await fail(failure); return }
+          try {
+            const digests = hasher.digest()
+            const location = await writer.commit(digests.size)
+            port.close()
+            resolve({ ...digests, ...location })
+          } catch (err) {
+            await fail(err)
+          }
+        })()
+      } else {
+        void fail(Object.assign(new Error('upload aborted'), { code: 'GLINT_ABORTED' }))
+      }
+    })
+  })
+}
+
+/**
+ * Reads ahead into the buffers the main thread lends: every lent buffer has a read in
+ * flight, and filled buffers are sent back strictly in order.
+ */
+async function download (task: DownloadTask): Promise<void> {
+  const port: MessagePort = task.port
+  let reader
+  try {
+    reader = await backend.openReader(task.imageId, task.url)
+  } catch (err) {
+    port.postMessage({ type: 'error', error: serializeError(err) })
+    port.close()
+    return
+  }
+  const end = task.offset + task.length
+  let position = task.offset
+  let stopped = false
+  let inOrder: Promise<void> = Promise.resolve()
+  await new Promise<void>((resolve) => {
+    const finish = (): void => {
+      if (stopped) return
+      stopped = true
+      void inOrder.finally(() => { port.close(); resolve() })
+    }
+    const fill = (buffer: ArrayBuffer): void => {
+      if (stopped || position >= end) return
+      const want = Math.min(buffer.byteLength, end - position)
+      const at = position
+      position += want
+      const read = reader.read(new Uint8Array(buffer, 0, want), at)
+      read.catch(() => {}) // handled in order below; this keeps an early failure from counting as unhandled
+      inOrder = inOrder.then(async () => {
+        if (stopped) return
+        try {
+          const n = await read
+          if (n !== want) throw Object.assign(new Error(`short read at ${at}: ${n} of ${want} bytes`), { code: 'EIO' })
+          port.postMessage({ type: 'data', buffer, length: n }, [buffer])
+          if (at + n >= end) finish()
+        } catch (err) {
+          port.postMessage({ type: 'error', error: serializeError(err) })
+          stopped = true
+          port.close()
+          resolve()
+        }
+      })
+    }
+    port.on('message', (message: DownloadControl | { type: 'start', buffers: ArrayBuffer[] }) => {
+      if (message.type === 'cancel') { finish(); return }
+      if (message.type === 'start') { for (const b of message.buffers) fill(b); return }
+      fill(message.buffer)
+    })
+  }).finally(() => reader.close().catch(() => {}))
+}

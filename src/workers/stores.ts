@@ -1,0 +1,79 @@
+// The stores of this deployment: one piscina pool of worker threads per store (for RBD, per
+// Ceph cluster), each thread holding the store's backend for its whole life.
+
+import { Piscina } from 'piscina'
+import { mkdirSync } from 'node:fs'
+import type { StoreConfig } from '../config/load.js'
+import type { ProbeResult, StoreTask, WorkerInit } from './protocol.js'
+
+export interface Store {
+  readonly id: string
+  readonly type: 'file' | 'rbd'
+  readonly config: StoreConfig
+  readonly isDefault: boolean
+  /** Upload buffer size: the RBD object size (writes land on whole objects), 4 MiB for files. */
+  readonly chunkSize: number
+  run<T> (task: StoreTask, transfer?: any[]): Promise<T>
+  /** What /v2/info/stores/detail shows for this store. */
+  properties (): Record<string, unknown>
+}
+
+export interface StoreSet {
+  ids (): string[]
+  get (id: string): Store | undefined
+  readonly default: Store
+  all (): Store[]
+  close (): Promise<void>
+}
+
+const WORKER_FILE = new URL('./store-worker.js', import.meta.url).href
+
+export function createStores (configs: StoreConfig[], defaultId: string): StoreSet {
+  const stores = configs.map((config) => createStore(config, config.id === defaultId))
+  const byId = new Map(stores.map((s) => [s.id, s]))
+  return {
+    ids: () => stores.map((s) => s.id),
+    get: (id) => byId.get(id),
+    default: byId.get(defaultId)!,
+    all: () => stores,
+    async close () {
+      await Promise.allSettled(stores.map(async (s) => await (s as StoreImpl).pool.destroy()))
+    }
+  }
+}
+
+interface StoreImpl extends Store { pool: Piscina }
+
+function createStore (config: StoreConfig, isDefault: boolean): StoreImpl {
+  if (config.type === 'file') mkdirSync(config.file!.dir, { recursive: true })
+  const threads = config.type === 'rbd' ? config.rbd!.writers : 1
+  const pool = new Piscina({
+    filename: WORKER_FILE,
+    workerData: { store: config } satisfies WorkerInit,
+    minThreads: threads,
+    maxThreads: threads,
+    idleTimeout: Infinity,
+    // Workers hold live native handles (librbd completions): they must never block in Atomics.wait.
+    atomics: 'disabled',
+    // A task is a whole streamed upload or download, mostly waiting on I/O: many share a thread.
+    concurrentTasksPerWorker: 1024
+  })
+  const chunkSize = config.type === 'rbd' ? config.rbd!.chunkSizeMiB * 1024 * 1024 : 4 * 1024 * 1024
+  return {
+    id: config.id,
+    type: config.type,
+    config,
+    isDefault,
+    chunkSize,
+    pool,
+    run: async (task, transfer) => await pool.run(task, { transferList: transfer }),
+    properties () {
+      if (config.type === 'file') {
+        return { data_dir: config.file!.dir, chunk_size: config.file!.chunkSize, thin_provisioning: config.file!.thin }
+      }
+      return { chunk_size: chunkSize, pool: config.rbd!.pool, thin_provisioning: config.rbd!.thin }
+    }
+  }
+}
+
+export type { ProbeResult }
