@@ -55,13 +55,21 @@ export function formatImage (image: ImageRecord, config: Config, who: Identity):
 
 /** Why a value cannot be set on `key`, as Glance's schema would say; undefined if it can. */
 export function schemaViolation (key: string, value: unknown): string | undefined {
-  const schema = IMAGE_PROPERTIES[key] ?? { type: 'string' }
+  const known = Object.hasOwn(IMAGE_PROPERTIES, key)
+  const schema = known ? IMAGE_PROPERTIES[key] : { type: 'string' }
+  // jsonschema names the failing instance last; for extra properties that is the only place the key appears
+  const where = `${known ? `schema['properties']['${key}']` : "schema['additionalProperties']"}\n\nOn instance['${key}']:\n    ${JSON.stringify(value)}`
   const why = violation(value, schema)
-  if (why !== undefined) return `${why}\n\nFailed validating '${failedKeyword(value, schema)}' in schema['properties']['${key}']`
+  if (why !== undefined) return `${why}\n\nFailed validating '${failedKeyword(value, schema)}' in ${where}`
   if ((key === 'min_ram' || key === 'min_disk') && (value as number) < 0) {
-    return `${value} is less than the minimum of 0\n\nFailed validating 'minimum' in schema['properties']['${key}']`
+    return `${value} is less than the minimum of 0\n\nFailed validating 'minimum' in ${where}`
   }
   return undefined
+}
+
+/** Extra property names are stored in a 255-character column. */
+export function assertPropertyName (key: string): void {
+  if (key.length > 255) throw Errors.schemaInvalid(`Property name '${key.slice(0, 40)}...' is longer than 255 characters`)
 }
 
 function failedKeyword (value: unknown, schema: any): string {
@@ -83,10 +91,24 @@ export function assertMayShare (key: string, value: unknown, who: Identity): voi
   if (key === 'owner' && !who.isAdmin && value !== who.projectId) throw Errors.ownerForbidden()
 }
 
+/** A valid tag list, deduplicated (tags are a set); `max` < 0 means no quota, as in Glance. */
 export function assertTagsValid (tags: unknown, max: number): string[] {
   const why = schemaViolation('tags', tags)
   if (why !== undefined) throw Errors.schemaInvalid(why)
   const unique = [...new Set(tags as string[])]
-  if (unique.length > max) throw Errors.tooManyTags(max)
+  if (max >= 0 && unique.length > max) throw Errors.tooManyTags(unique.length, max)
   return unique
+}
+
+/** Glance's legacy check for modify/upload/delete/(de|re)activate: admin, or the owning project. */
+export function assertMayModify (who: Identity, image: { owner: string | null }): void {
+  if (who.isAdmin) return
+  if (image.owner === null || who.projectId === null || image.owner !== who.projectId) throw Errors.notOwner()
+}
+
+/** Extra properties that count against image_property_quota (the os_glance namespace is the server's). */
+export function countedProperties (names: Iterable<string>): number {
+  let n = 0
+  for (const name of names) if (!name.startsWith('os_glance')) n++
+  return n
 }

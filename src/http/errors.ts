@@ -70,12 +70,15 @@ export const Errors = {
   propertyExists: define('GLINT_PROPERTY_EXISTS', 409, (name) => `Property ${name} already present.`),
   schemaInvalid: define('GLINT_SCHEMA_INVALID', 400, (detail) => `Provided object does not match schema 'image': ${detail}`),
   formatLocked: define('GLINT_FORMAT_LOCKED', 403, (attr) => `Attribute ${attr} can be only replaced for a queued image.`),
-  tooManyProperties: define('GLINT_TOO_MANY_PROPERTIES', 413, (max) => `Maximum number of image properties exceeded: the limit is ${max}`),
-  tooManyTags: define('GLINT_TOO_MANY_TAGS', 413, (max) => `Maximum number of tags exceeded: the limit is ${max}`),
+  tooManyProperties: define('GLINT_TOO_MANY_PROPERTIES', 413, (attempted, max) => `The limit has been exceeded on the number of allowed image properties. Attempted: ${attempted}, Maximum: ${max}`),
+  tooManyTags: define('GLINT_TOO_MANY_TAGS', 413, (attempted, max) => `The limit has been exceeded on the number of allowed image tags. Attempted: ${attempted}, Maximum: ${max}`),
   tagNotFound: define('GLINT_TAG_NOT_FOUND', 404, (tag) => `Tag ${tag} not found.`),
   invalidPatch: define('GLINT_INVALID_PATCH', 400, (why) => String(why)),
   invalidStatusTransition: define('GLINT_INVALID_STATUS', 403, (why) => String(why)),
-  locationsHidden: define('GLINT_LOCATIONS_HIDDEN', 403, () => 'It\'s not allowed to update locations if locations are invisible.'),
+  // Glance words it per operation: add, remove, update
+  locationsHidden: define('GLINT_LOCATIONS_HIDDEN', 403, (verb) => `It's not allowed to ${verb ?? 'update'} locations if locations are invisible.`),
+  locationsNotPatchable: define('GLINT_LOCATIONS_NOT_PATCHABLE', 403, () => 'Changing image locations through PATCH is not supported by this service; upload data with PUT /v2/images/{image_id}/file.'),
+  ownerUpdateForbidden: define('GLINT_OWNER_UPDATE_FORBIDDEN', 403, () => 'Owner can\'t be updated by non admin.'),
 
   // listing
   badSortKey: define('GLINT_BAD_SORT_KEY', 400, (key) => `Invalid sort key: ${key}. It should be one of the following: name, status, container_format, disk_format, size, id, created_at, updated_at.`),

@@ -86,16 +86,23 @@ export interface ImageChanges {
   setProperties: Record<string, string>
   removeProperties: string[]
   tags?: string[]
+  /** Save only while the image is in one of these statuses (the check the changes were allowed under). */
+  whileStatus?: string[]
 }
 
-export async function updateImage (sql: Sql, id: string, changes: ImageChanges): Promise<void> {
-  await sql.begin(async (tx) => {
-    await tx`update images set ${tx({ ...changes.columns, updated_at: new Date() } as Record<string, any>)} where id = ${id}`
+/** One save of an image; false (nothing written) when it is deleted or left `whileStatus`. */
+export async function updateImage (sql: Sql, id: string, changes: ImageChanges): Promise<boolean> {
+  return await sql.begin(async (tx) => {
+    const status = changes.whileStatus === undefined ? tx`true` : tx`status in ${tx(changes.whileStatus)}`
+    const updated = await tx`update images set ${tx({ ...changes.columns, updated_at: new Date() } as Record<string, any>)}
+      where id = ${id} and not deleted and ${status}`
+    if (updated.count !== 1) return false
     await writeProperties(tx, id, changes.setProperties, changes.removeProperties)
     if (changes.tags !== undefined) {
       await tx`delete from image_tags where image_id = ${id}`
       if (changes.tags.length > 0) await tx`insert into image_tags ${tx(changes.tags.map((value) => ({ image_id: id, value })))}`
     }
+    return true
   })
 }
 

@@ -7,11 +7,12 @@ import { Errors } from '../errors.js'
 import type { Exchange } from '../exchange.js'
 import type { Routes } from '../router.js'
 import { baseUrl } from './versions.js'
-import { BASE_COLUMNS, assertMayShare, assertTagsValid, assertWritable, formatImage, schemaViolation } from '../../domain/image.js'
+import { BASE_COLUMNS, assertMayModify, assertMayShare, assertPropertyName, assertTagsValid, assertWritable, countedProperties, formatImage, schemaViolation } from '../../domain/image.js'
 import { findImage, insertImage, softDelete, type NewImage } from '../../registry/images.js'
 import { listImages } from '../../registry/list.js'
 import { parseListQuery } from '../../domain/list-query.js'
 import { deleteImageData } from '../../workers/image-data.js'
+import { patchImage } from './image-update.js'
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
@@ -29,7 +30,7 @@ export async function visibleImage (ctx: AppContext, ex: Exchange, id: string) {
 
 /** Owner (or admin) only, as Glance's legacy checks for modify/upload/delete. */
 export function assertOwner (ex: Exchange, image: { owner: string | null }): void {
-  if (!ex.identity.isAdmin && image.owner !== ex.identity.projectId) throw Errors.notOwner()
+  assertMayModify(ex.identity, image)
 }
 
 function storeHeaders (ctx: AppContext): Record<string, string> {
@@ -40,7 +41,8 @@ async function createImage (ex: Exchange, ctx: AppContext): Promise<void> {
   const body = ex.body
   if (Array.isArray(body)) throw Errors.unexpectedBodyType()
   const input = body as Record<string, unknown>
-  const image: NewImage = { id: randomUUID(), columns: {}, properties: {}, tags: [] }
+  // null prototype: "__proto__" is a valid property name
+  const image: NewImage = { id: randomUUID(), columns: {}, properties: Object.create(null), tags: [] }
   for (const [key, value] of Object.entries(input)) {
     assertWritable(key)
     if (key === 'id') {
@@ -50,14 +52,16 @@ async function createImage (ex: Exchange, ctx: AppContext): Promise<void> {
       continue
     }
     if (key === 'tags') { image.tags = assertTagsValid(value, ctx.config.quotas.tags); continue }
-    if (key.length > 255) throw Errors.schemaInvalid(`Property name '${key.slice(0, 40)}...' is longer than 255 characters`)
+    assertPropertyName(key)
     const why = schemaViolation(key, value)
     if (why !== undefined) throw Errors.schemaInvalid(why)
     assertMayShare(key, value, ex.identity)
     if (BASE_COLUMNS.has(key)) (image.columns as Record<string, unknown>)[key] = value
     else image.properties[key] = value as string
   }
-  if (Object.keys(image.properties).length > ctx.config.quotas.properties) throw Errors.tooManyProperties(ctx.config.quotas.properties)
+  const properties = countedProperties(Object.keys(image.properties))
+  const maxProperties = ctx.config.quotas.properties
+  if (maxProperties >= 0 && properties > maxProperties) throw Errors.tooManyProperties(properties, maxProperties)
   if (image.columns.owner === undefined) image.columns.owner = ex.identity.projectId
   try {
     await insertImage(ctx.sql, image)
@@ -107,6 +111,8 @@ export const imageRoutes: Routes<AppContext> = {
   },
   '/v2/images/:id': {
     GET: { handle: showImage },
+    // 'stream': the handler answers 415 for a wrong Content-Type before reading the body
+    PATCH: { body: 'stream', handle: patchImage },
     DELETE: { handle: deleteImage }
   }
 }

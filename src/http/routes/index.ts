@@ -7,11 +7,15 @@ import { schemaRoutes } from './schemas.js'
 import { imageRoutes } from './images.js'
 import { imageDataRoutes } from './image-data.js'
 import { storeRoutes } from './stores.js'
+import { tagRoutes } from './tags.js'
+import { actionRoutes } from './actions.js'
 
 export const routes: Routes<AppContext> = {
   ...versionRoutes,
   ...schemaRoutes,
   ...imageRoutes,
   ...imageDataRoutes,
-  ...storeRoutes
+  ...storeRoutes,
+  ...tagRoutes,
+  ...actionRoutes
 }
