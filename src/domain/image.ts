@@ -88,7 +88,7 @@ export function assertWritable (key: string): void {
 /** Visibility and ownership a caller may give an image (section 4.4). */
 export function assertMayShare (key: string, value: unknown, who: Identity): void {
   if (key === 'visibility' && value === 'public' && !who.isAdmin) throw Errors.forbidden('publicize_image')
-  if (key === 'owner' && !who.isAdmin && value !== who.projectId) throw Errors.ownerForbidden()
+  if (key === 'owner' && !who.isAdmin && value !== who.projectId) throw Errors.ownerForbidden(String(value))
 }
 
 /** A valid tag list, deduplicated (tags are a set); `max` < 0 means no quota, as in Glance. */

@@ -61,7 +61,7 @@ export const Errors = {
   notOwner: define('GLINT_NOT_OWNER', 403, () => 'You do not own this image'),
   forbidden: define('GLINT_FORBIDDEN', 403, (what) => `You are not authorized to complete ${what} action.`),
   publicizeForbidden: define('GLINT_PUBLICIZE_FORBIDDEN', 403, (v) => `You are not authorized to complete publicize_image action.${v === 'community' ? '' : ''}`),
-  ownerForbidden: define('GLINT_OWNER_FORBIDDEN', 403, () => 'You are not permitted to create images owned by another project.'),
+  ownerForbidden: define('GLINT_OWNER_FORBIDDEN', 403, (owner) => `You are not permitted to create images owned by '${owner}'.`),
   readOnly: define('GLINT_READ_ONLY', 403, (attr) => `Attribute '${attr}' is read-only.`),
   reserved: define('GLINT_RESERVED', 403, (attr) => `Attribute '${attr}' is reserved.`),
   baseRemove: define('GLINT_BASE_PROPERTY_REMOVE', 403, (attr) => `Properties ${attr} must be set prior to saving data.`),
