@@ -116,6 +116,14 @@ for (const database of ['embedded', 'postgres'] as const) {
       t.equal(await status(glint, id), 200, 'still there')
     })
 
+    t.test('null kernel_id/ramdisk_id (as Nova snapshots send them) are accepted and mean "not set"', async (t) => {
+      const reply = await create(glint, { name: 'snapshot', kernel_id: null, ramdisk_id: null })
+      t.equal(reply.status, 201)
+      t.equal(reply.json.kernel_id ?? null, null)
+      t.equal(reply.json.ramdisk_id ?? null, null)
+      t.same((await glint.request('GET', `/v2/images/${reply.json.id}`, { headers: P1 })).json, reply.json)
+    })
+
     t.test('a given id: a duplicate is 409, also of a deleted image; a non-UUID is 400', async (t) => {
       const id = randomUUID()
       t.equal((await create(glint, { id, name: 'first' })).status, 201)

@@ -154,6 +154,18 @@ for (const database of ['embedded', 'postgres'] as const) {
       t.notOk('a/b~c~1' in removed.json)
     })
 
+    t.test('null kernel_id/ramdisk_id: accepted, stored as not set', async (t) => {
+      const kernel = randomUUID()
+      const set = await patch(glint, drafted.id, [{ op: 'add', path: '/kernel_id', value: kernel }, { op: 'add', path: '/ramdisk_id', value: null }])
+      t.equal(set.status, 200)
+      t.equal(set.json.kernel_id, kernel)
+      t.equal(set.json.ramdisk_id ?? null, null)
+      const cleared = await patch(glint, drafted.id, [{ op: 'replace', path: '/kernel_id', value: null }])
+      t.equal(cleared.status, 200)
+      t.equal(cleared.json.kernel_id ?? null, null)
+      t.same(await show(glint, drafted.id), cleared.json)
+    })
+
     t.test('replace or remove of what is not there: 409; remove of an attribute: 403', async (t) => {
       await refused(t, glint, untouched.id, [{ op: 'replace', path: '/nothing', value: 'x' }], 409, /^Property nothing does not exist\./)
       await refused(t, glint, untouched.id, [{ op: 'remove', path: '/nothing' }], 409, /^Property nothing does not exist\./)

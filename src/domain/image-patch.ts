@@ -63,6 +63,8 @@ export function applyPatch (image: ImageRecord, changes: PatchOp[], who: Identit
     if (name === 'tags') tags = assertTagsValid(value, config.quotas.tags)
     else if (FORMAT_ATTRIBUTES.has(name) && !FORMAT_MUTABLE_STATUSES.includes(image.status)) throw Errors.formatLocked(name)
     else if (ATTRIBUTES.has(name)) columns[name] = value
+    // null is valid only for the nullable schema properties (kernel_id, ramdisk_id): stored as not set
+    else if (value === null) properties.delete(name)
     else properties.set(name, value as string)
   }
 

@@ -57,7 +57,8 @@ async function createImage (ex: Exchange, ctx: AppContext): Promise<void> {
     if (why !== undefined) throw Errors.schemaInvalid(why)
     assertMayShare(key, value, ex.identity)
     if (BASE_COLUMNS.has(key)) (image.columns as Record<string, unknown>)[key] = value
-    else image.properties[key] = value as string
+    // kernel_id/ramdisk_id may be null (Nova snapshots send that): a null extra property is simply not set
+    else if (value !== null) image.properties[key] = value as string
   }
   const properties = countedProperties(Object.keys(image.properties))
   const maxProperties = ctx.config.quotas.properties
