@@ -16,7 +16,11 @@ export interface RegistryConnection {
 // bigint columns (size) come back as strings by default; image sizes fit in 2^53.
 const types = { bigint: { to: 20, from: [20], serialize: String, parse: Number } }
 
-const EMBEDDED_POOL = 4
+// One connection: PGlite is a single session, and pglite-socket interleaves the protocol
+// messages of several client connections (unnamed portals clobbered, transactions mixed), which
+// under concurrency gave spurious 404s and 500s ("portal \"\" does not exist"). postgres.js
+// pipelines queries on the one connection; PGlite runs one at a time anyway.
+const EMBEDDED_POOL = 1
 
 export async function openRegistry (opts: { url?: string, poolSize: number, dataDir: string, inMemory?: boolean }): Promise<RegistryConnection> {
   let embedded: EmbeddedDatabase | undefined
