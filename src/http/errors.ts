@@ -88,12 +88,17 @@ export const Errors = {
   badMarker: define('GLINT_BAD_MARKER', 400, (id) => `Invalid marker. Image ${id} could not be found.`),
   badFilter: define('GLINT_BAD_FILTER', 400, (why) => String(why)),
 
-  // members
-  memberNotFound: define('GLINT_MEMBER_NOT_FOUND', 404, (member, image) => `${member} is not a member of image ${image}`),
-  memberExists: define('GLINT_MEMBER_EXISTS', 409, (member, image) => `Member ${member} already associated with image ${image}`),
-  notShared: define('GLINT_NOT_SHARED', 403, () => 'Only shared images have members.'),
-  badMemberStatus: define('GLINT_BAD_MEMBER_STATUS', 400, (s) => `Status must be one of pending, accepted, rejected; got ${s}`),
-  tooManyMembers: define('GLINT_TOO_MANY_MEMBERS', 413, (max) => `Maximum number of image members exceeded: the limit is ${max}`),
+  // members (glance/api/v2/image_members.py words them per action)
+  memberImageNotFound: define('GLINT_IMAGE_NOT_FOUND', 404, (id) => `Image ${id} not found.`),
+  memberNotFound: define('GLINT_MEMBER_NOT_FOUND', 404, (member, image) => `${member} not found in the member list of the image ${image}.`),
+  memberExists: define('GLINT_MEMBER_EXISTS', 409, (member, image) => `Member ${member} is duplicated for image ${image}`),
+  membersNotShared: define('GLINT_NOT_SHARED', 403, (image) => `Not allowed to list members for image ${image}: Only shared images have members.`),
+  memberNotShared: define('GLINT_NOT_SHARED', 403, (action, image) => `Not allowed to ${action} members for image ${image}.`),
+  memberHiddenNotShared: define('GLINT_NOT_SHARED', 404, () => 'Only shared images have members.'),
+  memberForbidden: define('GLINT_MEMBER_FORBIDDEN', 403, (action, image) => `Not allowed to ${action} members for image ${image}.`),
+  badMemberBody: define('GLINT_BAD_MEMBER_BODY', 400, (why) => String(why)),
+  badMemberStatus: define('GLINT_BAD_MEMBER_STATUS', 400, () => 'Incorrect request: Status must be "pending", "accepted" or "rejected".'),
+  tooManyMembers: define('GLINT_TOO_MANY_MEMBERS', 413, (image, attempted, max) => `Image member limit exceeded for image ${image}: The limit has been exceeded on the number of allowed image members for this image. Attempted: ${attempted}, Maximum: ${max}:`),
 
   // data
   uploadConflict: define('GLINT_UPLOAD_CONFLICT', 409, (status) => `Image status transition from ${status} to saving is not allowed`),

@@ -7,6 +7,7 @@ import { schemaRoutes } from './schemas.js'
 import { imageRoutes } from './images.js'
 import { imageDataRoutes } from './image-data.js'
 import { storeRoutes } from './stores.js'
+import { memberRoutes } from './members.js'
 import { tagRoutes } from './tags.js'
 import { actionRoutes } from './actions.js'
 
@@ -16,6 +17,7 @@ export const routes: Routes<AppContext> = {
   ...imageRoutes,
   ...imageDataRoutes,
   ...storeRoutes,
+  ...memberRoutes,
   ...tagRoutes,
   ...actionRoutes
 }
