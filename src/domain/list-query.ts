@@ -1,122 +1,203 @@
-// GET /v2/images query parameters, parsed and checked as Glance does (section 1.5): paging,
-// both sort syntaxes, and every filter. Bad input is a 400 naming the parameter.
+// GET /v2/images query parameters, parsed and checked as Glance 25 does (section 1.5;
+// glance/api/v2/images.py RequestDeserializer.index and glance/db/sqlalchemy/api.py
+// _make_conditions_from_filters): paging, both sort syntaxes, every filter, and the
+// `first`/`next` links. Bad input is a 400 with Glance's message.
 
 import type { Config } from '../config/load.js'
 import { Errors } from '../http/errors.js'
+import { parseIsoTime } from './iso8601.js'
 
 export const SORT_KEYS = ['name', 'status', 'container_format', 'disk_format', 'size', 'id', 'created_at', 'updated_at'] as const
 export type SortKey = typeof SORT_KEYS[number]
 export type SortDir = 'asc' | 'desc'
 
-const IN_FILTERS = ['name', 'id', 'status', 'container_format', 'disk_format'] as const
+const IN_COLUMNS = ['name', 'id', 'status', 'container_format', 'disk_format'] as const
+const TIME_COLUMNS = ['created_at', 'updated_at'] as const
 const TIME_OPS = ['gt', 'gte', 'eq', 'neq', 'lt', 'lte'] as const
 export type TimeOp = typeof TIME_OPS[number]
-const VISIBILITY = ['public', 'private', 'shared', 'community', 'all']
-const MEMBER_STATUS = ['pending', 'accepted', 'rejected', 'all']
-const PAGING = new Set(['limit', 'marker', 'sort', 'sort_key', 'sort_dir'])
+/** Image columns Glance compares a plain `key=value` against (any other key is an extra property). */
+const TEXT_COLUMNS = ['owner', 'checksum', 'os_hash_value', 'os_hash_algo'] as const
+const INTEGER_COLUMNS = ['size', 'virtual_size', 'min_disk', 'min_ram'] as const
+const VISIBILITIES = ['community', 'public', 'private', 'shared', 'all']
+const MEMBER_STATUSES = ['pending', 'accepted', 'rejected', 'all']
+
+export type Filter =
+  | { kind: 'in', column: typeof IN_COLUMNS[number], values: string[] }
+  | { kind: 'time', column: typeof TIME_COLUMNS[number], op: TimeOp, at: Date }
+  | { kind: 'min' | 'max', column: typeof INTEGER_COLUMNS[number], value: number }
+  | { kind: 'equals', column: typeof TEXT_COLUMNS[number] | typeof INTEGER_COLUMNS[number] | 'protected', value: string | number | boolean }
+  | { kind: 'tag', value: string }
+  | { kind: 'property', name: string, value: string }
+  /** `deleted_at=...`: a live image has none, so nothing matches. */
+  | { kind: 'nothing' }
 
 export interface ListQuery {
   limit: number
   marker?: string
+  /** The requested keys, then Glance's created_at and id tiebreakers. */
   sort: Array<{ key: SortKey, dir: SortDir }>
-  /** exact or `in:` matches on base columns */
-  inFilters: Partial<Record<typeof IN_FILTERS[number], string[]>>
-  times: Array<{ column: 'created_at' | 'updated_at', op: TimeOp, at: Date }>
-  sizeMin?: number
-  sizeMax?: number
-  size?: number
+  filters: Filter[]
+  /** Undefined: Glance's default (community images only when owned). */
   visibility?: string
   memberStatus: string
-  owner?: string
-  protected?: boolean
   osHidden: boolean
-  checksum?: string
-  osHashValue?: string
-  tags: string[]
-  properties: Array<[string, string]>
-  firstQuery: string
-  nextQuery: (marker: string) => string
+  /** `/v2/images?...` without the marker */
+  first: string
+  next: (marker: string) => string
 }
 
 export function parseListQuery (params: URLSearchParams, config: Config): ListQuery {
-  const q: ListQuery = {
-    limit: parseLimit(params.get('limit'), config),
-    marker: params.get('marker') ?? undefined,
-    sort: parseSort(params),
-    inFilters: {},
-    times: [],
-    memberStatus: 'accepted',
-    osHidden: false,
-    tags: params.getAll('tag'),
-    properties: [],
-    firstQuery: '',
-    nextQuery: () => ''
+  // Glance pops paging parameters from WebOb's MultiDict (the first of a repeated one counts)
+  // and reads filters through a dict (the last one counts).
+  const firstOf = (key: string): string | undefined => params.get(key) ?? undefined
+  const one = (key: string): string | undefined => params.has(key) ? lastOf(params, key) : undefined
+  const visibility = one('visibility')
+  // Glance answers 500 to an empty visibility or changes-since; a 400 is what it means.
+  if (visibility !== undefined && !VISIBILITIES.includes(visibility)) throw Errors.badFilter(`Invalid visibility value: ${visibility}`)
+  if (params.has('changes-since')) throw Errors.badFilter('The "changes-since" filter is no longer available on v2.')
+  const memberStatus = firstOf('member_status') ?? 'accepted'
+  if (!MEMBER_STATUSES.includes(memberStatus)) throw Errors.badFilter(`Invalid status: ${memberStatus}`)
+  const limit = parseLimit(firstOf('limit'), config)
+  const sort = parseSort(params)
+  const osHidden = (one('os_hidden') ?? 'false').toLowerCase()
+  if (osHidden !== 'true' && osHidden !== 'false') {
+    throw Errors.badFilter(`Invalid value '${osHidden}' for 'os_hidden' filter. Valid values are 'true' or 'false'.`)
   }
-  for (const [key, value] of params) {
-    if (PAGING.has(key) || key === 'tag') continue
-    if ((IN_FILTERS as readonly string[]).includes(key)) { q.inFilters[key as typeof IN_FILTERS[number]] = parseIn(key, value); continue }
-    switch (key) {
-      case 'created_at': case 'updated_at': q.times.push(parseTime(key, value)); break
-      case 'size_min': q.sizeMin = parseInteger(key, value); break
-      case 'size_max': q.sizeMax = parseInteger(key, value); break
-      case 'size': q.size = parseInteger(key, value); break
-      case 'visibility':
-        if (!VISIBILITY.includes(value)) throw Errors.badFilter(`Invalid visibility value: ${value}`)
-        q.visibility = value; break
-      case 'member_status':
-        if (!MEMBER_STATUS.includes(value)) throw Errors.badFilter(`Invalid status value: ${value}`)
-        q.memberStatus = value; break
-      case 'owner': q.owner = value; break
-      case 'protected': q.protected = parseBool(key, value); break
-      case 'os_hidden': q.osHidden = parseBool(key, value); break
-      case 'checksum': q.checksum = value; break
-      case 'os_hash_value': q.osHashValue = value; break
-      case 'changes-since': throw Errors.badFilter('The changes-since filter is no longer available on v2.')
-      default: q.properties.push([key, value])
-    }
+  const protectedValue = one('protected')
+  if (protectedValue !== undefined && protectedValue !== 'true' && protectedValue !== 'false') {
+    throw Errors.badFilter(`Invalid value '${protectedValue}' for 'protected' filter. Valid values are 'true' or 'false'.`)
   }
-  if (q.sizeMin !== undefined && q.sizeMax !== undefined && q.sizeMin > q.sizeMax) {
-    throw Errors.badFilter('size_min must not be greater than size_max')
+
+  const filters: Filter[] = params.getAll('tag').map((tag) => ({ kind: 'tag', value: tag.trim() }))
+  const seen = new Set(['limit', 'marker', 'member_status', 'tag', 'sort', 'sort_key', 'sort_dir', 'visibility', 'changes-since', 'os_hidden', 'deleted'])
+  for (const key of params.keys()) {
+    if (seen.has(key)) continue
+    seen.add(key)
+    filters.push(parseFilter(key, lastOf(params, key)))
   }
-  const withoutMarker = new URLSearchParams([...params].filter(([k]) => k !== 'marker'))
-  const rest = withoutMarker.toString()
-  q.firstQuery = rest === '' ? '' : `?${rest}`
-  q.nextQuery = (marker) => (rest === '' ? '' : `${rest}&`) + `marker=${encodeURIComponent(marker)}`
-  return q
+
+  const query = encodeQuery([...params].filter(([key]) => key !== 'marker'))
+  return {
+    limit,
+    marker: firstOf('marker'),
+    sort,
+    filters,
+    visibility,
+    memberStatus,
+    osHidden: osHidden === 'true',
+    first: query === '' ? '/v2/images' : `/v2/images?${query}`,
+    next: (marker) => `/v2/images?${query === '' ? '' : `${query}&`}marker=${quotePlus(marker)}`
+  }
 }
 
-function parseLimit (raw: string | null, config: Config): number {
-  if (raw === null) return Math.min(config.limitDefault, config.limitMax)
-  if (!/^-?\d+$/.test(raw)) throw Errors.badLimit('limit param must be an integer')
-  const limit = Number(raw)
+function lastOf (params: URLSearchParams, key: string): string {
+  const all = params.getAll(key)
+  return all[all.length - 1]
+}
+
+function parseFilter (key: string, value: string): Filter {
+  if ((IN_COLUMNS as readonly string[]).includes(key)) return parseInFilter(key as typeof IN_COLUMNS[number], value)
+  if ((TIME_COLUMNS as readonly string[]).includes(key)) return parseTimeFilter(key as typeof TIME_COLUMNS[number], value)
+  const range = /^(.*)_(min|max)$/.exec(key)
+  if (range !== null) {
+    const bound = pythonInt(value)
+    if (bound === undefined) throw Errors.badFilter('Unable to filter on a range with a non-numeric value.')
+    if ((INTEGER_COLUMNS as readonly string[]).includes(range[1])) {
+      return { kind: range[2] as 'min' | 'max', column: range[1] as typeof INTEGER_COLUMNS[number], value: bound }
+    }
+    return { kind: 'property', name: key, value }
+  }
+  if ((INTEGER_COLUMNS as readonly string[]).includes(key)) {
+    const exact = pythonInt(value)
+    if (exact === undefined) throw Errors.badFilter(`Unable to filter on ${key} with a non-numeric value.`)
+    return { kind: 'equals', column: key as typeof INTEGER_COLUMNS[number], value: exact }
+  }
+  if ((TEXT_COLUMNS as readonly string[]).includes(key)) return { kind: 'equals', column: key as typeof TEXT_COLUMNS[number], value }
+  if (key === 'protected') return { kind: 'equals', column: 'protected', value: value === 'true' }
+  if (key === 'deleted_at') return { kind: 'nothing' }
+  return { kind: 'property', name: key, value }
+}
+
+/** `in:a,"b,c"`, `eq:a` or `a`; any other operator is a 400. */
+function parseInFilter (column: typeof IN_COLUMNS[number], value: string): Filter {
+  const [op, operand] = splitFilterOp(value)
+  if (op === 'in') return { kind: 'in', column, values: splitQuoted(operand) }
+  if (op === 'eq') return { kind: 'in', column, values: [operand] }
+  throw Errors.badFilter(`Unable to filter by unknown operator '${op}'.`)
+}
+
+function parseTimeFilter (column: typeof TIME_COLUMNS[number], value: string): Filter {
+  const [op, operand] = splitFilterOp(value)
+  const at = parseIsoTime(operand)
+  if (at === undefined) throw Errors.badFilter(`Bad "${column}" query filter format. Use ISO 8601 DateTime notation.`)
+  if (!(TIME_OPS as readonly string[]).includes(op)) throw Errors.badFilter('Unable to filter on a unknown operator.')
+  return { kind: 'time', column, op: op as TimeOp, at }
+}
+
+/** glance.common.utils.split_filter_op: `op:operand`, unless the whole value is a date-time. */
+function splitFilterOp (expression: string): [string, string] {
+  const colon = expression.indexOf(':')
+  if (colon < 0 || parseIsoTime(expression) !== undefined) return ['eq', expression]
+  return [expression.slice(0, colon), expression.slice(colon + 1)]
+}
+
+/** glance.common.utils.split_filter_value_for_quotes: commas split, double quotes protect. */
+function splitQuoted (value: string): string[] {
+  validateQuotes(value)
+  const items: string[] = []
+  const re = /"([^"\\]*(?:\\.[^"\\]*)*)",?|([^,]+),?|,/g
+  for (const m of value.matchAll(re)) items.push(m[1] !== undefined && m[1] !== '' ? m[1] : m[2] ?? '')
+  return items
+}
+
+function validateQuotes (value: string): void {
+  let opening = true
+  for (let i = 0; i < value.length; i++) {
+    if (value[i] !== '"' || (i > 0 && value[i - 1] === '\\')) continue
+    if (opening && i > 0 && value[i - 1] !== ',') {
+      throw Errors.badFilter(`Invalid filter value ${value}. There is no comma before opening quotation mark.`)
+    }
+    if (!opening && i + 1 !== value.length && value[i + 1] !== ',') {
+      throw Errors.badFilter(`Invalid filter value ${value}. There is no comma after closing quotation mark.`)
+    }
+    opening = !opening
+  }
+  if (!opening) throw Errors.badFilter(`Invalid filter value ${value}. The quote is not closed.`)
+}
+
+function parseLimit (raw: string | undefined, config: Config): number {
+  if (raw === undefined) return Math.min(config.limitDefault, config.limitMax)
+  const limit = pythonInt(raw)
+  if (limit === undefined) throw Errors.badLimit('limit param must be an integer')
   if (limit < 0) throw Errors.badLimit('limit param must be positive')
   return Math.min(limit, config.limitMax)
 }
 
 function parseSort (params: URLSearchParams): Array<{ key: SortKey, dir: SortDir }> {
-  const sort = params.get('sort')
-  const keys = params.getAll('sort_key')
-  const dirs = params.getAll('sort_dir')
-  const out: Array<{ key: SortKey, dir: SortDir }> = []
-  if (sort !== null) {
-    if (keys.length > 0 || dirs.length > 0) throw Errors.badSort('The \'sort\' argument is not supported with \'sort_key\' or \'sort_dir\'.')
-    for (const item of sort.split(',')) {
-      const [key, dir = 'desc', extra] = item.trim().split(':')
-      if (extra !== undefined) throw Errors.badSort(`Invalid sort value: ${item}`)
-      out.push({ key: sortKey(key), dir: sortDir(dir) })
+  const keys: SortKey[] = []
+  const dirs: SortDir[] = []
+  if (params.has('sort')) {
+    if (params.has('sort_key') || params.has('sort_dir')) throw Errors.badSort('Old and new sorting syntax cannot be combined')
+    for (const item of params.get('sort')!.trim().split(',')) {
+      const colon = item.indexOf(':')
+      const key = colon < 0 ? item : item.slice(0, colon)
+      const dir = colon < 0 ? '' : item.slice(colon + 1)
+      keys.push(sortKey(key.trim()))
+      dirs.push(sortDir(dir === '' ? 'desc' : dir.trim()))
     }
   } else {
-    if (dirs.length > 1 && dirs.length !== keys.length) {
-      throw Errors.badSort('Number of sort dirs does not match the number of sort keys')
-    }
-    if (dirs.length > 0 && keys.length === 0) keys.push('created_at')
-    keys.forEach((key, i) => out.push({ key: sortKey(key), dir: sortDir(dirs.length === 1 ? dirs[0] : dirs[i] ?? 'desc') }))
+    for (const key of params.getAll('sort_key')) keys.push(sortKey(key.trim()))
+    for (const dir of params.getAll('sort_dir')) dirs.push(sortDir(dir.trim()))
+    if (dirs.length > 1 && dirs.length !== keys.length) throw Errors.badSort('Number of sort dirs does not match the number of sort keys')
   }
-  // Glance's tiebreakers: created_at, then id, so paging never skips or repeats a row.
-  const tieDir = out[0]?.dir ?? 'desc'
-  if (!out.some((s) => s.key === 'created_at')) out.push({ key: 'created_at', dir: tieDir })
-  if (!out.some((s) => s.key === 'id')) out.push({ key: 'id', dir: tieDir })
-  return out
+  if (keys.length === 0) keys.push('created_at')
+  if (dirs.length === 0) dirs.push('desc')
+  // One direction applies to every key and to the tiebreakers; with one per key the
+  // tiebreakers are descending (glance.db.sqlalchemy.api.image_get_all).
+  const tieDir: SortDir = dirs.length === 1 ? dirs[0] : 'desc'
+  const sort = keys.map((key, i) => ({ key, dir: dirs.length === 1 ? dirs[0] : dirs[i] }))
+  for (const key of ['created_at', 'id'] as const) if (!keys.includes(key)) sort.push({ key, dir: tieDir })
+  return sort
 }
 
 function sortKey (key: string): SortKey {
@@ -129,42 +210,21 @@ function sortDir (dir: string): SortDir {
   return dir
 }
 
-/** `in:a,"b,c"` or a plain value. A comparison operator on these fields is a 400. */
-function parseIn (key: string, value: string): string[] {
-  if (value.startsWith('in:')) {
-    const items: string[] = []
-    const re = /\s*(?:"((?:[^"\\]|\\.)*)"|([^,]*))\s*(?:,|$)/g
-    const body = value.slice(3)
-    let m: RegExpExecArray | null
-    while ((m = re.exec(body)) !== null && m.index < body.length) {
-      items.push(m[1] !== undefined ? m[1].replace(/\\(.)/g, '$1') : m[2])
-    }
-    return items
-  }
-  const op = /^(eq|neq|gt|gte|lt|lte):/.exec(value)
-  if (op !== null && op[1] !== 'eq') throw Errors.badFilter(`Unable to filter by ${key} using operator ${op[1]}`)
-  return [op !== null ? value.slice(3) : value]
+/** Python's int() on a query string: surrounding blanks and a sign are fine. */
+function pythonInt (text: string): number | undefined {
+  const m = /^\s*([+-]?\d+)\s*$/.exec(text)
+  if (m === null) return undefined
+  const n = Number(m[1])
+  return Number.isSafeInteger(n) ? n : undefined
 }
 
-function parseTime (column: 'created_at' | 'updated_at', value: string): { column: 'created_at' | 'updated_at', op: TimeOp, at: Date } {
-  const m = /^(gt|gte|eq|neq|lt|lte):(.+)$/.exec(value)
-  const op = (m?.[1] ?? 'eq') as TimeOp
-  const text = m?.[2] ?? value
-  const at = new Date(text)
-  if (!/^\d{4}-\d{2}-\d{2}/.test(text) || Number.isNaN(at.getTime())) {
-    throw Errors.badFilter(`Unable to filter on a ${column} of '${text}': not an ISO 8601 date-time`)
-  }
-  return { column, op, at }
+/** Python's urllib.parse.urlencode, which Glance builds its links with. */
+function encodeQuery (pairs: Array<[string, string]>): string {
+  return pairs.map(([k, v]) => `${quotePlus(k)}=${quotePlus(v)}`).join('&')
 }
 
-function parseInteger (key: string, value: string): number {
-  if (!/^\d+$/.test(value)) throw Errors.badFilter(`Unable to filter on a range with a non-numeric value: ${key}=${value}`)
-  return Number(value)
-}
-
-function parseBool (key: string, value: string): boolean {
-  const lower = value.toLowerCase()
-  if (lower === 'true') return true
-  if (lower === 'false') return false
-  throw Errors.badFilter(`Invalid value for ${key}: ${value}; expected true or false`)
+function quotePlus (text: string): string {
+  return encodeURIComponent(text)
+    .replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
+    .replace(/%20/g, '+')
 }

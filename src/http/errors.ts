@@ -81,11 +81,12 @@ export const Errors = {
   ownerUpdateForbidden: define('GLINT_OWNER_UPDATE_FORBIDDEN', 403, () => 'Owner can\'t be updated by non admin.'),
 
   // listing
-  badSortKey: define('GLINT_BAD_SORT_KEY', 400, (key) => `Invalid sort key: ${key}. It should be one of the following: name, status, container_format, disk_format, size, id, created_at, updated_at.`),
+  badSortKey: define('GLINT_BAD_SORT_KEY', 400, (key) => `Invalid sort key: ${key}. It must be one of the following: name, status, container_format, disk_format, size, id, created_at, updated_at.`),
   badSortDir: define('GLINT_BAD_SORT_DIR', 400, (dir) => `Invalid sort direction: ${dir}`),
   badSort: define('GLINT_BAD_SORT', 400, (why) => String(why)),
   badLimit: define('GLINT_BAD_LIMIT', 400, (why) => String(why)),
-  badMarker: define('GLINT_BAD_MARKER', 400, (id) => `Invalid marker. Image ${id} could not be found.`),
+  // an invisible marker too (Glance's 403 there would reveal that the image exists)
+  badMarker: define('GLINT_BAD_MARKER', 400, (id) => `No image found with ID ${id}`),
   badFilter: define('GLINT_BAD_FILTER', 400, (why) => String(why)),
 
   // members (glance/api/v2/image_members.py words them per action)

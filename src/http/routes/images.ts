@@ -87,10 +87,10 @@ async function listAll (ex: Exchange, ctx: AppContext): Promise<void> {
   const page = await listImages(ctx.sql, query, ex.identity)
   const body: Record<string, unknown> = {
     images: page.images.map((image) => formatImage(image, ctx.config, ex.identity)),
-    first: `/v2/images${query.firstQuery}`,
+    first: query.first,
     schema: '/v2/schemas/images'
   }
-  if (page.next !== undefined) body.next = `/v2/images?${query.nextQuery(page.next)}`
+  if (page.next !== undefined) body.next = query.next(page.next)
   ex.json(200, body)
 }
 
