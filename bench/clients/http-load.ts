@@ -1,0 +1,123 @@
+// Concurrent HTTP clients, run as their own process so the harness's bookkeeping never
+// competes with them on the event loop. Prints one JSON line with the figures.
+//
+//   node dist/bench/clients/http-load.js storm  URL CLIENTS DEADLINE_MS
+//       CLIENTS simultaneous GETs of URL, each on its own connection (a boot storm: every
+//       hypervisor fetches the same image); bodies are counted and discarded.
+//   node dist/bench/clients/http-load.js create BASE COUNT CONCURRENCY IDS_FILE DEADLINE_MS
+//       COUNT image creates (POST BASE/v2/images, or BASE itself if it ends in /create)
+//       over CONCURRENCY keep-alive connections; the new ids go to IDS_FILE.
+//   node dist/bench/clients/http-load.js delete BASE IDS_FILE CONCURRENCY DEADLINE_MS
+
+import { Agent, request } from 'node:http'
+import { readFileSync, writeFileSync } from 'node:fs'
+import { IDENTITY_HEADERS } from './api.js'
+
+interface Reply { status: number, bytes: number, body: string, ttfbMs: number, totalMs: number, error?: string }
+
+function send (url: URL, method: string, agent: Agent | false, body: string | undefined, keepBody: boolean, deadline: number): Promise<Reply> {
+  return new Promise((resolve) => {
+    const started = performance.now()
+    let ttfbMs = 0
+    let bytes = 0
+    let text = ''
+    const headers: Record<string, string> = { ...IDENTITY_HEADERS }
+    if (body !== undefined) { headers['Content-Type'] = 'application/json'; headers['Content-Length'] = String(Buffer.byteLength(body)) }
+    const done = (status: number, error?: string): void => {
+      clearTimeout(timer)
+      resolve({ status, bytes, body: text, ttfbMs, totalMs: performance.now() - started, error })
+    }
+    const req = request(url, { method, agent, headers }, (res) => {
+      ttfbMs = performance.now() - started
+      res.on('data', (chunk: Buffer) => { bytes += chunk.byteLength; if (keepBody) text += chunk })
+      res.on('end', () => done(res.statusCode ?? 0))
+      res.on('error', (err) => done(res.statusCode ?? 0, err.message))
+      res.on('aborted', () => done(res.statusCode ?? 0, 'response aborted'))
+    })
+    const timer = setTimeout(() => { req.destroy(new Error('deadline reached')) }, Math.max(0, deadline - Date.now()))
+    req.on('error', (err) => done(0, err.message))
+    req.end(body)
+  })
+}
+
+function percentile (values: number[], p: number): number {
+  if (values.length === 0) return NaN
+  const sorted = [...values].sort((a, b) => a - b)
+  return sorted[Math.min(sorted.length - 1, Math.ceil(p / 100 * sorted.length) - 1)]
+}
+
+async function storm (url: string, clients: number, deadlineMs: number): Promise<unknown> {
+  const deadline = Date.now() + deadlineMs
+  const started = performance.now()
+  // agent:false: one fresh connection per request, as separate hypervisors would have.
+  const replies = await Promise.all(Array.from({ length: clients }, async () => await send(new URL(url), 'GET', false, undefined, false, deadline)))
+  const wallSeconds = (performance.now() - started) / 1000
+  const bytes = replies.reduce((sum, r) => sum + r.bytes, 0)
+  const expected = Math.max(...replies.filter((r) => r.status === 200 && r.error === undefined).map((r) => r.bytes), 0)
+  const ok = replies.filter((r) => r.status === 200 && r.error === undefined && r.bytes === expected)
+  const statuses: Record<string, number> = {}
+  for (const r of replies) { const key = r.error !== undefined ? `error: ${r.error}` : String(r.status); statuses[key] = (statuses[key] ?? 0) + 1 }
+  return {
+    wallSeconds,
+    bytes,
+    ok: ok.length,
+    errors: clients - ok.length,
+    statuses,
+    latencyP50Ms: percentile(replies.map((r) => r.totalMs), 50),
+    latencyP99Ms: percentile(replies.map((r) => r.totalMs), 99),
+    ttfbP50Ms: percentile(replies.map((r) => r.ttfbMs), 50)
+  }
+}
+
+/** Runs `count` jobs over `concurrency` lanes. */
+async function lanes (count: number, concurrency: number, job: (i: number) => Promise<void>): Promise<void> {
+  let next = 0
+  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, async () => {
+    while (next < count) await job(next++)
+  }))
+}
+
+async function create (base: string, count: number, concurrency: number, idsFile: string, deadlineMs: number): Promise<unknown> {
+  const deadline = Date.now() + deadlineMs
+  const agent = new Agent({ keepAlive: true, maxSockets: concurrency })
+  const url = new URL(base.endsWith('/create') ? base : `${base}/v2/images`)
+  const ids: string[] = []
+  const errors: string[] = []
+  const started = performance.now()
+  await lanes(count, concurrency, async (i) => {
+    if (Date.now() > deadline) { errors.push('deadline reached'); return }
+    const body = JSON.stringify({ name: `bench-${String(i).padStart(5, '0')}`, disk_format: 'raw', container_format: 'bare' })
+    const r = await send(url, 'POST', agent, body, true, deadline)
+    if (r.status === 201) ids.push(JSON.parse(r.body).id)
+    else errors.push(r.error ?? `HTTP ${r.status}`)
+  })
+  const seconds = (performance.now() - started) / 1000
+  agent.destroy()
+  writeFileSync(idsFile, ids.join('\n'))
+  return { seconds, created: ids.length, errors: errors.length, firstError: errors[0], perSecond: ids.length / seconds }
+}
+
+async function remove (base: string, idsFile: string, concurrency: number, deadlineMs: number): Promise<unknown> {
+  const deadline = Date.now() + deadlineMs
+  const ids = readFileSync(idsFile, 'utf8').split('\n').filter(Boolean)
+  const agent = new Agent({ keepAlive: true, maxSockets: concurrency })
+  let failed = 0
+  await lanes(ids.length, concurrency, async (i) => {
+    const r = await send(new URL(`${base}/v2/images/${ids[i]}`), 'DELETE', agent, undefined, false, deadline)
+    if (r.status !== 204 && r.status !== 404) failed++
+  })
+  agent.destroy()
+  return { deleted: ids.length - failed, failed }
+}
+
+async function main (): Promise<void> {
+  const [mode, ...args] = process.argv.slice(2)
+  let result: unknown
+  if (mode === 'storm') result = await storm(args[0], Number(args[1]), Number(args[2]))
+  else if (mode === 'create') result = await create(args[0], Number(args[1]), Number(args[2]), args[3], Number(args[4]))
+  else if (mode === 'delete') result = await remove(args[0], args[1], Number(args[2]), Number(args[3]))
+  else throw new Error(`unknown mode ${mode}`)
+  process.stdout.write(JSON.stringify(result) + '\n')
+}
+
+main().catch((err) => { process.stderr.write(`http-load: ${err?.stack ?? err}\n`); process.exit(1) })

@@ -1,0 +1,164 @@
+// The result model: every figure is a median over the runs with min and max beside it, and
+// every measured subject (Glint, Glance, a baseline) carries the server's CPU seconds and peak
+// RSS per run. A subject that could not be measured carries the reason instead.
+
+import { TreeMonitor, waitForIdle, processTree } from './util/proc-stats.js'
+
+export type Role = 'glint' | 'glance' | 'baseline'
+
+export interface Figure { median: number, min: number, max: number, runs: number[] }
+
+export interface Subject {
+  role: Role
+  /** e.g. "Glint", "Glance 25.1", "rbd import" */
+  label: string
+  /** the main figure (throughput: higher is better) */
+  value?: Figure
+  /** secondary figures, e.g. p50_ms, p99_ms, non2xx, errors */
+  extra: Record<string, Figure>
+  cpuSeconds?: Figure
+  peakRssMiB?: Figure
+  /** why there is no figure */
+  notMeasured?: string
+  /** things worth knowing about the runs: partial failures, a server that never went idle */
+  notes: string[]
+}
+
+export interface CaseResult {
+  id: string
+  title: string
+  unit: string
+  subjects: Subject[]
+  /** Glint median / Glance median */
+  glintOverGlance?: number
+  /** Glint median / the tightest baseline's median (the limit the machine sets) */
+  glintOverBaseline?: number
+  baselineUsed?: string
+}
+
+export interface ScenarioResult {
+  name: string
+  title: string
+  description: string
+  cases: CaseResult[]
+  /** the whole scenario could not run */
+  notMeasured?: string
+}
+
+export function figure (runs: number[]): Figure {
+  const sorted = [...runs].sort((a, b) => a - b)
+  const mid = Math.floor(sorted.length / 2)
+  const median = sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
+  return { median, min: sorted[0], max: sorted[sorted.length - 1], runs }
+}
+
+/** One run's outcome; throw NotMeasured (or anything) from a run to record a failure. */
+export interface RunOutcome {
+  value: number
+  extra?: Record<string, number>
+  note?: string
+  /** the CPU and memory of a baseline command, when no server tree is watched */
+  usage?: { cpuSeconds: number, peakRssMiB: number }
+}
+
+export class NotMeasured extends Error {}
+
+/** What to watch around a run. */
+export interface Watch {
+  /** the server whose process tree is measured (and must be idle before a run) */
+  pid?: number
+  /** other processes that must be quiet before a run (e.g. the Ceph OSD the run talks to) */
+  quietPids?: () => number[]
+}
+
+export interface IdlePolicy { timeoutMs: number }
+
+const QUIET_TIMEOUT_MS = 20_000
+
+interface Sample { outcome?: RunOutcome, error?: string, cpuSeconds?: number, peakRssMiB?: number, note?: string }
+
+/** Collects the runs of one subject of one case. */
+export class SubjectRecorder {
+  private readonly samples: Sample[] = []
+  private skipReason?: string
+
+  constructor (readonly role: Role, readonly label: string, private readonly watch: Watch,
+    private readonly idle: IdlePolicy) {}
+
+  /** Marks the subject as not measurable before any run (store absent, Glance not requested...). */
+  skip (reason: string): this { this.skipReason = reason; return this }
+
+  get skipped (): boolean { return this.skipReason !== undefined }
+
+  /**
+   * Waits for the server (and its quiet set) to go idle, then runs `fn` while watching the
+   * server's process tree. After a first-run failure later runs are skipped: same cause.
+   */
+  async run (fn: () => Promise<RunOutcome>): Promise<RunOutcome | undefined> {
+    if (this.skipReason !== undefined) return undefined
+    if (this.samples.length > 0 && this.samples.every((s) => s.error !== undefined)) return undefined
+    let note: string | undefined
+    const { pid, quietPids } = this.watch
+    if (pid !== undefined) {
+      const idle = await waitForIdle(() => processTree(pid), { threshold: 0.05, quietMs: 1000, timeoutMs: this.idle.timeoutMs })
+      if (!idle) note = `server not idle after ${Math.round(this.idle.timeoutMs / 1000)} s before a run`
+    }
+    if (quietPids !== undefined) {
+      // Shared with other users of the clusters: a looser threshold and a shorter wait.
+      const quiet = await waitForIdle(quietPids, { threshold: 0.15, quietMs: 1000, timeoutMs: QUIET_TIMEOUT_MS })
+      if (!quiet) note = [note, `Ceph OSD busy before a run (waited ${QUIET_TIMEOUT_MS / 1000} s)`].filter(Boolean).join('; ')
+    }
+    const monitor = pid !== undefined ? new TreeMonitor(pid) : undefined
+    let sample: Sample
+    try {
+      const outcome = await fn()
+      sample = { outcome, note: outcome.note }
+    } catch (err) {
+      sample = { error: err instanceof Error ? err.message : String(err) }
+    }
+    const usage = monitor?.stop() ?? sample.outcome?.usage
+    this.samples.push({ ...sample, ...usage, note: [note, sample.note].filter(Boolean).join('; ') || undefined })
+    return sample.outcome
+  }
+
+  /** Adds a run measured elsewhere (a baseline shared by several cases). */
+  add (outcome: RunOutcome | undefined, error?: string): void {
+    this.samples.push(outcome !== undefined ? { outcome, ...outcome.usage } : { error: error ?? 'failed' })
+  }
+
+  result (): Subject {
+    const subject: Subject = { role: this.role, label: this.label, extra: {}, notes: [] }
+    if (this.skipReason !== undefined) return { ...subject, notMeasured: this.skipReason }
+    const ok = this.samples.filter((s) => s.outcome !== undefined)
+    const failed = this.samples.filter((s) => s.error !== undefined)
+    if (this.samples.length === 0) return { ...subject, notMeasured: 'no run happened' }
+    if (ok.length === 0) return { ...subject, notMeasured: failed[0].error }
+    subject.value = figure(ok.map((s) => s.outcome!.value))
+    for (const key of Object.keys(ok[0].outcome!.extra ?? {})) {
+      subject.extra[key] = figure(ok.map((s) => s.outcome!.extra?.[key] ?? NaN))
+    }
+    const cpu = ok.map((s) => s.cpuSeconds).filter((v): v is number => v !== undefined)
+    const rss = ok.map((s) => s.peakRssMiB).filter((v): v is number => v !== undefined)
+    if (cpu.length > 0) subject.cpuSeconds = figure(cpu)
+    if (rss.length > 0) subject.peakRssMiB = figure(rss)
+    if (failed.length > 0) subject.notes.push(`${failed.length} of ${this.samples.length} runs failed: ${failed[0].error}`)
+    for (const note of new Set(ok.map((s) => s.note).filter(Boolean))) subject.notes.push(note!)
+    return subject
+  }
+}
+
+/** Builds a case from its recorders and works out the ratios. */
+export function caseResult (id: string, title: string, unit: string, recorders: SubjectRecorder[]): CaseResult {
+  const subjects = recorders.map((r) => r.result())
+  const result: CaseResult = { id, title, unit, subjects }
+  const glint = subjects.find((s) => s.role === 'glint')?.value?.median
+  const glance = subjects.find((s) => s.role === 'glance')?.value?.median
+  if (glint !== undefined && glance !== undefined && glance > 0) result.glintOverGlance = glint / glance
+  const baselines = subjects.filter((s) => s.role === 'baseline' && s.value !== undefined && s.value.median > 0)
+  if (glint !== undefined && baselines.length > 0) {
+    const tightest = baselines.reduce((a, b) => (b.value!.median < a.value!.median ? b : a))
+    result.glintOverBaseline = glint / tightest.value!.median
+    result.baselineUsed = tightest.label
+  }
+  return result
+}

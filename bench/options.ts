@@ -1,0 +1,137 @@
+// Command-line options of `npm run bench`, with the full and --quick profiles.
+
+import { parseArgs } from 'node:util'
+import { resolve } from 'node:path'
+import { REPO_ROOT } from './util/paths.js'
+
+export const SCENARIO_NAMES = ['listing', 'transfer', 'parallel-uploads', 'boot-storm'] as const
+export type ScenarioName = typeof SCENARIO_NAMES[number]
+
+export interface Options {
+  quick: boolean
+  againstGlance: boolean
+  scenarios: ScenarioName[]
+  runs: number
+  /** single-stream transfer sizes, MiB */
+  transferMiB: number[]
+  /** size of each of the 4 parallel uploads, MiB */
+  parallelMiB: number
+  stormMiB: number
+  stormClients: number[]
+  listImages: number
+  /** images per create-rate run */
+  createImages: number
+  wrkSeconds: number
+  /** longest wait for a server to go idle before a run */
+  idleTimeoutSec: number
+  outDir: string
+  workDir: string
+  /** the command line, for the report */
+  command: string
+}
+
+const FULL = {
+  runs: 3, transferMiB: [1024, 4096], parallelMiB: 1024, stormMiB: 256, stormClients: [32, 256],
+  listImages: 1000, createImages: 200, wrkSeconds: 10, idleTimeoutSec: 90
+}
+const QUICK = {
+  runs: 1, transferMiB: [64], parallelMiB: 64, stormMiB: 32, stormClients: [8, 32],
+  listImages: 100, createImages: 50, wrkSeconds: 3, idleTimeoutSec: 20
+}
+
+export const HELP = `Usage: npm run bench -- [options]
+
+Runs the scenarios against Glint (and with --against-glance also against the real Glance),
+each beside a physical baseline measured in the same run, and reports ratios.
+
+Scenarios (default: all):
+  listing            1,000 images: GET /v2/images?limit=25 and ?limit=1000 at 1 and 64
+                     connections, keep-alive and Connection: close (wrk: req/s, p50, p99,
+                     non-2xx); image creates per second. Baseline: the same requests to a
+                     trivial node:http server returning the same JSON.
+  transfer           single-stream upload and download of 1 GiB and 4 GiB into the file store
+                     and each RBD store (curl). Baselines: md5+sha512 on one core
+                     (node:crypto), rbd import / rbd export of the same file into the same
+                     cluster, curl into a trivial sink / from a trivial source.
+  parallel-uploads   4 uploads at once, 2 into each Ceph cluster (aggregate MB/s).
+                     Baseline: 4 rbd imports at once, placed the same way.
+  boot-storm         32 and 256 concurrent downloads of one 256 MiB image from the file store
+                     and from RBD (aggregate MB/s, errors, latency, peak RSS). Baseline: the
+                     same clients against the trivial server streaming the same file.
+
+Options:
+  --quick              small sizes and one run each (64 MiB transfers, 32 MiB storm image with
+                       8 and 32 clients, 100 images, 3 s wrk runs): a few minutes
+  --against-glance     also install (if missing), start and measure Debian's glance-api
+  --only LIST          comma-separated scenario names, e.g. --only listing,transfer
+  --runs N             runs per figure (default 3, --quick 1); the median is reported
+  --sizes LIST         transfer sizes in MiB (default 1024,4096)
+  --parallel-mib N     size of each parallel upload in MiB (default 1024)
+  --storm-mib N        boot-storm image size in MiB (default 256)
+  --storm-clients LIST concurrent downloads (default 32,256)
+  --images N           images in the listing (default 1000)
+  --wrk-seconds N      length of each wrk run (default 10)
+  --out DIR            results directory (default bench/results)
+  --work-dir DIR       scratch space for test files and server state (default /tmp/glint-bench/run-PID);
+                       removed at the end
+  -h, --help           this text
+`
+
+function numberList (text: string, name: string): number[] {
+  const list = text.split(',').map((s) => Number(s.trim()))
+  if (list.length === 0 || list.some((n) => !Number.isFinite(n) || n <= 0)) throw new Error(`--${name}: expected positive numbers, got ${text}`)
+  return list
+}
+
+function positive (text: string, name: string): number {
+  return numberList(text, name)[0]
+}
+
+/** Parses argv; returns undefined when --help was asked for. */
+export function parseOptions (argv: string[]): Options | undefined {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      quick: { type: 'boolean', default: false },
+      'against-glance': { type: 'boolean', default: false },
+      only: { type: 'string' },
+      runs: { type: 'string' },
+      sizes: { type: 'string' },
+      'parallel-mib': { type: 'string' },
+      'storm-mib': { type: 'string' },
+      'storm-clients': { type: 'string' },
+      images: { type: 'string' },
+      'wrk-seconds': { type: 'string' },
+      out: { type: 'string' },
+      'work-dir': { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false }
+    },
+    strict: true
+  })
+  if (values.help === true) return undefined
+  const profile = values.quick === true ? QUICK : FULL
+  let scenarios: ScenarioName[] = [...SCENARIO_NAMES]
+  if (values.only !== undefined) {
+    const asked = values.only.split(',').map((s) => s.trim()).filter(Boolean)
+    const unknown = asked.filter((s) => !(SCENARIO_NAMES as readonly string[]).includes(s))
+    if (unknown.length > 0) throw new Error(`--only: unknown scenario ${unknown.join(', ')} (known: ${SCENARIO_NAMES.join(', ')})`)
+    scenarios = SCENARIO_NAMES.filter((s) => asked.includes(s))
+  }
+  return {
+    quick: values.quick === true,
+    againstGlance: values['against-glance'] === true,
+    scenarios,
+    runs: values.runs !== undefined ? Math.round(positive(values.runs, 'runs')) : profile.runs,
+    transferMiB: values.sizes !== undefined ? numberList(values.sizes, 'sizes') : profile.transferMiB,
+    parallelMiB: values['parallel-mib'] !== undefined ? positive(values['parallel-mib'], 'parallel-mib') : profile.parallelMiB,
+    stormMiB: values['storm-mib'] !== undefined ? positive(values['storm-mib'], 'storm-mib') : profile.stormMiB,
+    stormClients: values['storm-clients'] !== undefined ? numberList(values['storm-clients'], 'storm-clients') : profile.stormClients,
+    listImages: values.images !== undefined ? Math.round(positive(values.images, 'images')) : profile.listImages,
+    createImages: profile.createImages,
+    wrkSeconds: values['wrk-seconds'] !== undefined ? positive(values['wrk-seconds'], 'wrk-seconds') : profile.wrkSeconds,
+    idleTimeoutSec: profile.idleTimeoutSec,
+    outDir: resolve(values.out ?? resolve(REPO_ROOT, 'bench', 'results')),
+    workDir: resolve(values['work-dir'] ?? `/tmp/glint-bench/run-${process.pid}`),
+    command: ['npm run bench', ...(argv.length > 0 ? ['--', ...argv] : [])].join(' ')
+  }
+}

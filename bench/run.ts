@@ -1,0 +1,143 @@
+// `npm run bench`: starts Glint (and with --against-glance the real Glance) and the trivial
+// baseline server, runs the scenarios, prints one table per scenario, writes JSON, an SVG
+// chart and markdown under bench/results/, and stops every server it started.
+
+import { mkdirSync, rmSync, statfsSync } from 'node:fs'
+import { join } from 'node:path'
+import { loadavg } from 'node:os'
+import { HELP, parseOptions, type Options, type ScenarioName } from './options.js'
+import type { ScenarioResult } from './measure.js'
+import { describeMachine } from './machine.js'
+import { probeClusters } from './targets/clusters.js'
+import { startGlint } from './targets/glint.js'
+import { startGlance } from './targets/glance.js'
+import { startTrivialServer } from './targets/trivial.js'
+import type { TargetSlot } from './targets/target.js'
+import { DataFiles } from './data-files.js'
+import type { BenchContext, Scenario } from './scenarios/context.js'
+import { listing } from './scenarios/listing.js'
+import { transfer } from './scenarios/transfer.js'
+import { parallelUploads } from './scenarios/parallel-uploads.js'
+import { bootStorm } from './scenarios/boot-storm.js'
+import { textTable } from './report/table.js'
+import { writeResults } from './report/write.js'
+
+const SCENARIOS: Record<ScenarioName, Scenario> = {
+  listing, transfer, 'parallel-uploads': parallelUploads, 'boot-storm': bootStorm
+}
+
+function log (msg: string): void {
+  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`)
+}
+
+/** Things to undo, last first: on the normal end, on an error, and on Ctrl-C. */
+class Cleanup {
+  private readonly steps: Array<() => Promise<void>> = []
+  private running?: Promise<void>
+  push (step: () => Promise<void>): void { this.steps.push(step) }
+  run (): Promise<void> {
+    this.running ??= (async () => {
+      for (const step of this.steps.reverse()) await step().catch((err) => log(`cleanup: ${err?.message ?? err}`))
+    })()
+    return this.running
+  }
+}
+
+function warnAboutDisk (opts: Options): void {
+  const largest = Math.max(...(opts.scenarios.includes('transfer') ? opts.transferMiB : [0]))
+  // the test file, its stored copy, plus the parallel and storm files
+  const needMiB = 2 * largest + opts.parallelMiB + opts.stormMiB
+  const { bavail, bsize } = statfsSync(opts.workDir)
+  const freeMiB = bavail * bsize / 1024 / 1024
+  if (freeMiB < needMiB * 1.2) log(`WARNING: ${Math.round(freeMiB)} MiB free under ${opts.workDir}, about ${needMiB} MiB needed`)
+}
+
+async function startTarget (name: string, start: () => Promise<TargetSlot['target']>, cleanup: Cleanup): Promise<TargetSlot> {
+  try {
+    const target = (await start())!
+    cleanup.push(async () => { log(`stopping ${target.label} (pid ${target.pid})`); await target.stop() })
+    log(`${target.label} is up at ${target.url} (pid ${target.pid}), stores: ${target.stores.join(', ')}`)
+    return { target }
+  } catch (err) {
+    const reason = `${name} could not be started: ${(err as Error).message}`
+    log(reason)
+    return { unavailable: reason }
+  }
+}
+
+async function main (): Promise<number> {
+  let opts: Options | undefined
+  try {
+    opts = parseOptions(process.argv.slice(2))
+  } catch (err) {
+    process.stderr.write(`bench: ${(err as Error).message}\nSee: npm run bench -- --help\n`)
+    return 2
+  }
+  if (opts === undefined) { process.stdout.write(HELP); return 0 }
+
+  const startedAt = new Date().toISOString()
+  const cleanup = new Cleanup()
+  const onSignal = (signal: string): void => {
+    log(`${signal}: stopping the servers`)
+    void cleanup.run().then(() => process.exit(130))
+  }
+  process.once('SIGINT', () => onSignal('SIGINT'))
+  process.once('SIGTERM', () => onSignal('SIGTERM'))
+
+  mkdirSync(opts.workDir, { recursive: true })
+  const workDir = opts.workDir
+  cleanup.push(async () => rmSync(workDir, { recursive: true, force: true }))
+  warnAboutDisk(opts)
+  try {
+    const machine = await describeMachine()
+    const clusters = await probeClusters()
+    for (const c of clusters) log(`Ceph cluster ${c.name}: ${c.up ? 'up' : c.reason}`)
+    const fileDir = join(opts.workDir, 'images')
+    mkdirSync(join(opts.workDir, 'data'), { recursive: true })
+
+    const trivial = await startTrivialServer()
+    cleanup.push(trivial.stop)
+    const glint = await startTarget('Glint', async () => await startGlint({ workDir: opts.workDir, fileDir, clusters }), cleanup)
+    const glance: TargetSlot = opts.againstGlance
+      ? await startTarget('Glance', async () => await startGlance({ workDir: opts.workDir, fileDir, log }), cleanup)
+      : { unavailable: 'not requested (run with --against-glance)' }
+
+    const ctx: BenchContext = { opts, glint, glance, trivial, clusters, files: new DataFiles(join(opts.workDir, 'data')), workDir: opts.workDir, log }
+    const scenarios: ScenarioResult[] = []
+    for (const name of opts.scenarios) {
+      const scenario = SCENARIOS[name]
+      log(`scenario ${name}`)
+      const result: ScenarioResult = { name, title: scenario.title(opts), description: scenario.description(opts), cases: [] }
+      try {
+        result.cases = await scenario.run(ctx)
+      } catch (err) {
+        result.notMeasured = `the scenario failed: ${(err as Error).message}`
+        log(`scenario ${name}: ${(err as Error).stack ?? String(err)}`)
+      }
+      scenarios.push(result)
+      process.stdout.write(textTable(result) + '\n')
+    }
+
+    const { command, ...options } = opts
+    const files = writeResults({
+      format: 'glint-bench/1',
+      command,
+      startedAt,
+      finishedAt: new Date().toISOString(),
+      quick: opts.quick,
+      options,
+      machine,
+      loadAverageAtEnd: loadavg().map((v) => Math.round(v * 100) / 100),
+      scenarios
+    }, opts.outDir)
+    process.stdout.write(`results: ${files.json}\nchart:   ${files.svg}\ntables:  ${files.markdown}\n`)
+    return 0
+  } finally {
+    await cleanup.run()
+  }
+}
+
+main().then((code) => { process.exitCode = code }, (err) => {
+  process.stderr.write(`bench: ${err?.stack ?? err}\n`)
+  process.exitCode = 1
+})

@@ -1,0 +1,107 @@
+// Single-stream upload and download of each size into the file store and each RBD store.
+// Per run and size: the shared baselines (hashing, loopback sink/source), then for every store
+// Glint and Glance (upload, download, delete) and the rbd CLI on the same cluster.
+
+import { caseResult, type CaseResult, type SubjectRecorder } from '../measure.js'
+import { createImage, deleteImage } from '../clients/api.js'
+import { downloadFromSource, downloadImage, uploadImage, uploadToSink } from '../clients/curl.js'
+import { measureHashRate } from '../baselines/hash-rate.js'
+import { rbdExport, rbdImageName, rbdImport, rbdRemove } from '../baselines/rbd.js'
+import { MiB } from '../data-files.js'
+import type { Target } from '../targets/target.js'
+import {
+  baselineRecorder, rotate, sizeLabel, storesUnderTest, targetRecorder,
+  type BenchContext, type Scenario, type StoreUnderTest
+} from './context.js'
+
+// Hashing speed does not depend on the size; past 1 GiB a longer run only costs time.
+const MAX_HASH_MIB = 1024
+
+interface StoreCases {
+  store: StoreUnderTest
+  upload: SubjectRecorder[]
+  download: SubjectRecorder[]
+  targets: Array<{ target?: Target, up: SubjectRecorder, down: SubjectRecorder }>
+  rbd?: { up: SubjectRecorder, down: SubjectRecorder }
+}
+
+export const transfer: Scenario = {
+  name: 'transfer',
+  title: (o) => `Single-stream upload and download (${o.transferMiB.map(sizeLabel).join(', ')})`,
+  description: () => 'curl -T into PUT /v2/images/{id}/file (X-Image-Meta-Store) and curl -o /dev/null from GET .../file; MB/s = 10^6 bytes/s, curl\'s own rate. ' +
+    'Glint/baseline is against the slowest baseline of the row (the limit this machine sets).',
+  async run (ctx) {
+    const cases: CaseResult[] = []
+    for (const mib of ctx.opts.transferMiB) cases.push(...await runSize(ctx, mib))
+    return cases
+  }
+}
+
+async function runSize (ctx: BenchContext, mib: number): Promise<CaseResult[]> {
+  const file = await ctx.files.ensure(mib)
+  const bytes = mib * MiB
+  const hash = baselineRecorder(ctx, 'md5+sha512, 1 core (node:crypto)')
+  const sink = baselineRecorder(ctx, 'curl -> trivial sink (loopback)', { server: true })
+  const source = baselineRecorder(ctx, 'curl <- trivial source (loopback)', { server: true })
+
+  const perStore: StoreCases[] = storesUnderTest(ctx).map((store) => {
+    const targets = ([['glint', ctx.glint], ['glance', ctx.glance]] as const).map(([role, slot]) => ({
+      target: slot.target,
+      up: targetRecorder(ctx, slot, role, store),
+      down: targetRecorder(ctx, slot, role, store)
+    }))
+    const clusters = store.cluster !== undefined ? [store.cluster] : []
+    const rbd = store.cluster !== undefined
+      ? { up: baselineRecorder(ctx, 'rbd import', { clusters }), down: baselineRecorder(ctx, 'rbd export', { clusters }) }
+      : undefined
+    return {
+      store,
+      targets,
+      rbd,
+      upload: [...targets.map((t) => t.up), hash, sink, ...(rbd !== undefined ? [rbd.up] : [])],
+      download: [...targets.map((t) => t.down), source, ...(rbd !== undefined ? [rbd.down] : [])]
+    }
+  })
+
+  for (let run = 0; run < ctx.opts.runs; run++) {
+    ctx.log(`transfer ${sizeLabel(mib)}: run ${run + 1} of ${ctx.opts.runs}`)
+    await hash.run(async () => await measureHashRate(Math.min(mib, MAX_HASH_MIB)))
+    await sink.run(async () => await uploadToSink(ctx.trivial.url, file, bytes))
+    await source.run(async () => await downloadFromSource(ctx.trivial.url, file, bytes))
+    for (const s of perStore) {
+      for (const t of rotate(s.targets, run)) await roundTrip(t, s.store.id, file, bytes)
+      if (s.rbd !== undefined && s.store.cluster?.up === true) {
+        const name = rbdImageName()
+        const imported = await s.rbd.up.run(async () => await rbdImport(s.store.cluster!, file, bytes, name))
+        if (imported !== undefined) await s.rbd.down.run(async () => await rbdExport(s.store.cluster!, name, bytes))
+        else s.rbd.down.add(undefined, 'nothing to export: rbd import failed')
+        const failure = await rbdRemove(s.store.cluster, name)
+        if (failure !== undefined) ctx.log(`cleanup: ${failure}`)
+      }
+    }
+  }
+  // The largest file is only for this scenario: give the disk back now.
+  if (mib !== ctx.opts.parallelMiB && mib !== ctx.opts.stormMiB) ctx.files.remove(mib)
+
+  return perStore.flatMap((s) => [
+    caseResult(`transfer/${s.store.id}/${mib}/upload`, `upload ${sizeLabel(mib)} -> ${s.store.id}`, 'MB/s', s.upload),
+    caseResult(`transfer/${s.store.id}/${mib}/download`, `download ${sizeLabel(mib)} <- ${s.store.id}`, 'MB/s', s.download)
+  ])
+}
+
+/** Upload, then download what was uploaded, then delete it (deleting is not timed). */
+async function roundTrip (t: { target?: Target, up: SubjectRecorder, down: SubjectRecorder }, store: string, file: string, bytes: number): Promise<void> {
+  if (t.target === undefined || t.up.skipped) return
+  const base = t.target.url
+  let imageId: string | undefined
+  try {
+    const uploaded = await t.up.run(async () => {
+      imageId = await createImage(base, `bench-transfer-${store}`)
+      return await uploadImage(base, imageId, store, file, bytes)
+    })
+    if (uploaded !== undefined) await t.down.run(async () => await downloadImage(base, imageId!, bytes))
+    else t.down.add(undefined, 'nothing to download: the upload failed')
+  } finally {
+    if (imageId !== undefined) await deleteImage(base, imageId)
+  }
+}

@@ -1,0 +1,98 @@
+// Glint for benchmarks: the compiled server with a glance-api.conf naming the same stores
+// Glance gets (the file directory and every Ceph cluster that is up), trusted-header identity,
+// and a throwaway database on the local PostgreSQL.
+
+import { spawn } from 'node:child_process'
+import { mkdirSync, openSync, closeSync, readFileSync, writeFileSync } from 'node:fs'
+import { availableParallelism } from 'node:os'
+import { join } from 'node:path'
+import { randomBytes } from 'node:crypto'
+import postgres from 'postgres'
+import { healthy, listStoreIds } from '../clients/api.js'
+import { freePort, REPO_ROOT } from '../util/paths.js'
+import { isAlive, killPid, sleep } from '../util/process.js'
+import type { Cluster } from './clusters.js'
+import type { Target } from './target.js'
+
+const PG_SERVER = process.env.GLINT_BENCH_PG_URL ?? 'postgresql://postgres@127.0.0.1:5432'
+const START_TIMEOUT_MS = 60_000
+const STOP_GRACE_MS = 30_000
+
+export interface GlintSetup { workDir: string, fileDir: string, clusters: Cluster[] }
+
+export function glintConfig (port: number, fileDir: string, clusters: Cluster[], databaseUrl: string): string {
+  const rbd = clusters.filter((c) => c.up)
+  const backends = ['fast:file', ...rbd.map((c) => `${c.storeId}:rbd`)].join(', ')
+  const lines = [
+    '# Written by bench/targets/glint.ts for one benchmark run.',
+    '[DEFAULT]',
+    'bind_host = 127.0.0.1',
+    `bind_port = ${port}`,
+    `workers = ${availableParallelism()}`,
+    `enabled_backends = ${backends}`,
+    '',
+    '[glance_store]',
+    'default_backend = fast',
+    '',
+    '[fast]',
+    `filesystem_store_datadir = ${fileDir}`
+  ]
+  for (const c of rbd) {
+    lines.push('', `[${c.storeId}]`, `rbd_store_ceph_conf = ${c.conf}`, 'rbd_store_user = admin',
+      'rbd_store_pool = images', 'rbd_store_chunk_size = 8')
+  }
+  lines.push('', '[paste_deploy]', 'flavor = trusted-auth', '', '[database]', `connection = ${databaseUrl}`, '')
+  return lines.join('\n')
+}
+
+async function withAdmin<T> (fn: (sql: postgres.Sql) => Promise<T>): Promise<T> {
+  const sql = postgres(`${PG_SERVER}/postgres`, { max: 1, onnotice: () => {}, connect_timeout: 10 })
+  try { return await fn(sql) } finally { await sql.end({ timeout: 5 }) }
+}
+
+export async function startGlint (setup: GlintSetup): Promise<Target> {
+  const dir = join(setup.workDir, 'glint')
+  mkdirSync(dir, { recursive: true })
+  mkdirSync(setup.fileDir, { recursive: true })
+  const database = `glint_bench_${randomBytes(4).toString('hex')}`
+  await withAdmin(async (sql) => await sql.unsafe(`create database ${database}`))
+  const dropDatabase = async (): Promise<void> => {
+    await withAdmin(async (sql) => await sql.unsafe(`drop database if exists ${database} with (force)`)).catch(() => {})
+  }
+
+  const port = await freePort()
+  const confFile = join(dir, 'glance-api.conf')
+  writeFileSync(confFile, glintConfig(port, setup.fileDir, setup.clusters, `${PG_SERVER}/${database}`))
+  const logFile = join(dir, 'glint.log')
+  const logFd = openSync(logFile, 'a')
+  const env: Record<string, string | undefined> = { ...process.env, GLINT_PORT: String(port), GLINT_DATA_DIR: join(dir, 'data') }
+  delete env.DATABASE_URL // the conf names the database
+  const child = spawn(process.execPath, ['dist/src/main.js', '--config-file', confFile],
+    { cwd: REPO_ROOT, env, stdio: ['ignore', logFd, logFd] })
+  closeSync(logFd)
+  const pid = child.pid!
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+  const url = `http://127.0.0.1:${port}`
+
+  const stop = async (): Promise<void> => {
+    if (isAlive(pid)) {
+      killPid(pid, 'SIGTERM')
+      const timer = setTimeout(() => killPid(pid, 'SIGKILL'), STOP_GRACE_MS)
+      await exited
+      clearTimeout(timer)
+    }
+    await dropDatabase()
+  }
+
+  const deadline = Date.now() + START_TIMEOUT_MS
+  while (!(await healthy(url))) {
+    if (child.exitCode !== null || Date.now() > deadline) {
+      await stop()
+      const tail = readFileSync(logFile, 'utf8').trim().split('\n').slice(-3).join(' | ').slice(0, 300)
+      throw new Error(`Glint did not answer /healthcheck within ${START_TIMEOUT_MS / 1000} s: ${tail}`)
+    }
+    await sleep(200)
+  }
+  const version = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')).version as string
+  return { role: 'glint', label: `Glint ${version}`, url, pid, stores: await listStoreIds(url), logFile, stop }
+}
