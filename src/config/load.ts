@@ -110,7 +110,7 @@ export function loadConfig (configFile: string | undefined, env: NodeJS.ProcessE
     databaseUrl: databaseUrl?.replace(/^postgresql\+\w+:/, 'postgresql:'),
     dbPoolSize: database.max_pool_size as number,
     dataDir,
-    authMode: flavor !== undefined && /trusted-auth/.test(flavor) ? 'trusted' : 'noauth',
+    authMode: authModeOf(flavor, `${where}: line ${reader.lineOf('paste_deploy', 'flavor')}`),
     defaultProjectId: defaults.default_project_id as string,
     defaultUserId: defaults.default_user_id as string,
     quotas: {
@@ -125,6 +125,23 @@ export function loadConfig (configFile: string | undefined, env: NodeJS.ProcessE
     shutdownTimeoutSec: defaults.shutdown_timeout as number,
     ignored
   }
+}
+
+/**
+ * Glance's paste flavors: trusted-auth[+cache...] reads the identity headers, the
+ * unauthenticated ones (none, caching, cachemanagement) make every caller an admin. A
+ * keystone flavor, or one Glance does not ship, refuses to start rather than fall back to
+ * letting everyone in as admin.
+ */
+function authModeOf (flavor: string | undefined, where: string): 'noauth' | 'trusted' {
+  const base = (flavor ?? '').split('+')[0]
+  if (base === 'trusted-auth') return 'trusted'
+  if (base === '' || base === 'caching' || base === 'cachemanagement') return 'noauth'
+  if (base === 'keystone') {
+    throw new ConfigError(`${where}: [paste_deploy] flavor = ${flavor}: Glint does not validate Keystone tokens itself; ` +
+      'run keystonemiddleware (or a proxy that validates tokens and sets X-Identity-Status, X-Roles and X-Project-Id) in front of it and set flavor = trusted-auth')
+  }
+  throw new ConfigError(`${where}: [paste_deploy] flavor = ${flavor} is not one of Glance's: trusted-auth, keystone, caching, cachemanagement (with +caching or +cachemanagement)`)
 }
 
 function readConfigText (file: string): string {

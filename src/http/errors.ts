@@ -49,7 +49,8 @@ export const Errors = {
   unsupportedMediaType: define('GLINT_UNSUPPORTED_MEDIA_TYPE', 415, (type) => `Unsupported Content-Type: ${type}`),
   unsupportedPatchType: () => new GlintError('GLINT_UNSUPPORTED_PATCH_TYPE', 415, 'The server does not support the Content-Type of the request body.',
     { 'Accept-Patch': 'application/openstack-images-v2.0-json-patch, application/openstack-images-v2.1-json-patch' }),
-  unauthorized: define('GLINT_UNAUTHORIZED', 401, () => 'The request you have made requires authentication.'),
+  // WebOb's HTTPUnauthorized text: Glance's ContextMiddleware raises it without one of its own
+  unauthorized: define('GLINT_UNAUTHORIZED', 401, () => 'This server could not verify that you are authorized to access the document you requested. Either you supplied the wrong credentials (e.g., bad password), or your browser does not understand how to supply the credentials required.'),
   internal: define('GLINT_INTERNAL', 500, () => 'The server has either erred or is incapable of performing the requested operation.'),
 
   // images

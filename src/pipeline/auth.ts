@@ -19,9 +19,10 @@ export function authLayer (opts: AuthOptions): (headers: Record<string, string>)
   return function trustedHeaders (headers) {
     if (headers['x-identity-status'] !== 'Confirmed') throw Errors.unauthorized()
     const roles = (headers['x-roles'] ?? '').split(',').map((r) => r.trim().toLowerCase()).filter(Boolean)
+    // oslo.context's from_environ: the deprecated X-Tenant-Id / X-Tenant / X-User still count
     return {
-      projectId: headers['x-project-id'] ?? headers['x-tenant-id'] ?? null,
-      userId: headers['x-user-id'] ?? null,
+      projectId: headers['x-project-id'] ?? headers['x-tenant-id'] ?? headers['x-tenant'] ?? null,
+      userId: headers['x-user-id'] ?? headers['x-user'] ?? null,
       roles,
       isAdmin: roles.includes('admin')
     }
