@@ -87,9 +87,9 @@ export const IMAGES_SCHEMA = {
   name: 'images',
   properties: {
     images: { type: 'array', items: { name: 'image', properties: IMAGE_PROPERTIES, additionalProperties: { type: 'string' }, links: IMAGE_LINKS } },
-    schema: { type: 'string' },
     first: { type: 'string' },
-    next: { type: 'string' }
+    next: { type: 'string' },
+    schema: { type: 'string' }
   },
   links: [
     { rel: 'first', href: '{first}' },
