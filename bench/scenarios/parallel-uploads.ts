@@ -26,8 +26,8 @@ export const parallelUploads: Scenario = {
     const clusters = rbdStores.map((s) => s.cluster!)
     const baseline = baselineRecorder(ctx, `${UPLOADS} x rbd import at once`, { clusters })
     const recorders: SubjectRecorder[] = [...targets.map((t) => t.recorder), baseline]
-    if (rbdStores.length < 2) {
-      for (const r of recorders) r.skip('needs two Ceph clusters configured')
+    if (rbdStores.length < 2) for (const r of recorders) r.skip('needs two Ceph clusters configured')
+    if (recorders.every((r) => r.skipped)) {
       return [caseResult('parallel-uploads', `${UPLOADS} x ${sizeLabel(ctx.opts.parallelMiB)} -> ceph_a, ceph_b`, 'MB/s', recorders)]
     }
 
