@@ -38,6 +38,9 @@ async function main (): Promise<void> {
   log.info({ host: config.bindHost, port: server.port, stores: stores.ids(), auth: config.authMode }, 'listening')
   log.flush()
 
+  // A bug in one request's promise chain must not take every other request down with it.
+  process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled rejection'))
+
   let stopping = false
   const stop = async (signal: string): Promise<void> => {
     if (stopping) return

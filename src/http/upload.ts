@@ -22,8 +22,6 @@ export function receiveUpload (ex: Exchange, ctx: AppContext): void {
   const declaredSize = ex.headers['content-length'] !== undefined && ex.headers['transfer-encoding'] === undefined
     ? Number(ex.headers['content-length'])
     : -1
-  // Whatever fails before the whole body is read, the connection cannot be reused.
-  ex.closeConnection = true
 
   let upload: Upload | undefined
   let session: UploadSession | undefined
@@ -38,7 +36,11 @@ export function receiveUpload (ex: Exchange, ctx: AppContext): void {
     void (async () => {
       await session?.abort()
       if (upload?.store !== undefined) await pipeline.onFailure(upload, err)
-      if (!ex.aborted) ex.fail(upload?.store !== undefined && !(err as any)?.status ? storeFailure(upload.store, err) : err)
+      if (ex.aborted) return
+      // uWS reads and drops the rest of the body, which keeps the connection usable and
+      // lets the client read our answer (closing with unread input would reset it).
+      if (paused) { paused = false; ex.res.resume() }
+      ex.fail(upload?.store !== undefined ? storeFailure(upload.store, err) : err)
     })()
   }
 
@@ -59,7 +61,8 @@ export function receiveUpload (ex: Exchange, ctx: AppContext): void {
       await upload!.store!.run({ op: 'delete', imageId: upload!.image.id, url: upload!.result.url }).catch(() => {})
       throw err
     }
-    ex.closeConnection = false
+    // A paused socket would never read the connection's next request.
+    if (paused && !ex.aborted) { paused = false; ex.res.resume() }
     ex.empty(204)
   }
 

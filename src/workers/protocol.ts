@@ -33,6 +33,8 @@ export type DownloadMessage = { type: 'data', buffer: ArrayBuffer, length: numbe
 /** main → worker during a download: a buffer sent to the client, free to refill; or stop */
 export type DownloadControl = { type: 'ack', buffer: ArrayBuffer } | { type: 'cancel' }
 
+export type TaskOutcome = { ok: true, value: unknown } | { ok: false, error: SerializedError }
+
 /** Errors cross the thread boundary as plain objects; `code` drives the HTTP answer. */
 export interface SerializedError { message: string, code?: string }
 

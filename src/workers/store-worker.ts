@@ -9,14 +9,23 @@ import { rbdBackend } from './backends/rbd.js'
 import type { Backend } from './backends/backend.js'
 import { ImageHasher } from './hashing.js'
 import {
-  serializeError, type DownloadControl, type DownloadTask, type StoreTask, type UploadMessage,
+  serializeError, type TaskOutcome, type DownloadControl, type DownloadTask, type StoreTask, type UploadMessage,
   type UploadResult, type UploadTask, type WorkerInit
 } from './protocol.js'
 
 const init = workerData as WorkerInit
 const backend: Backend = init.store.type === 'rbd' ? rbdBackend(init.store.rbd!) : fileBackend(init.store.file!)
 
-export default async function run (task: StoreTask): Promise<unknown> {
+/** Errors lose their `code` when piscina clones them across threads, so they travel as values. */
+export default async function run (task: StoreTask): Promise<TaskOutcome> {
+  try {
+    return { ok: true, value: await perform(task) }
+  } catch (err) {
+    return { ok: false, error: serializeError(err) }
+  }
+}
+
+async function perform (task: StoreTask): Promise<unknown> {
   switch (task.op) {
     case 'upload': return await upload(task)
     case 'download': return await download(task)

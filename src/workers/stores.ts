@@ -4,7 +4,7 @@
 import { Piscina } from 'piscina'
 import { mkdirSync } from 'node:fs'
 import type { StoreConfig } from '../config/load.js'
-import type { ProbeResult, StoreTask, WorkerInit } from './protocol.js'
+import type { ProbeResult, StoreTask, TaskOutcome, WorkerInit } from './protocol.js'
 
 export interface Store {
   readonly id: string
@@ -66,7 +66,11 @@ function createStore (config: StoreConfig, isDefault: boolean): StoreImpl {
     isDefault,
     chunkSize,
     pool,
-    run: async (task, transfer) => await pool.run(task, { transferList: transfer }),
+    async run (task, transfer) {
+      const outcome: TaskOutcome = await pool.run(task, { transferList: transfer })
+      if (!outcome.ok) throw Object.assign(new Error(outcome.error.message), { code: outcome.error.code })
+      return outcome.value as any
+    },
     properties () {
       if (config.type === 'file') {
         return { data_dir: config.file!.dir, chunk_size: config.file!.chunkSize, thin_provisioning: config.file!.thin }

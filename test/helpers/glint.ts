@@ -82,6 +82,8 @@ export async function startGlint (opts: GlintOptions = {}): Promise<Glint> {
   let output = ''
   proc.stdout!.on('data', (d) => { output += d })
   proc.stderr!.on('data', (d) => { output += d })
+  // GLINT_TEST_LOG=1 shows the server's own log while debugging a test
+  if (process.env.GLINT_TEST_LOG !== undefined) { proc.stdout!.pipe(process.stderr); proc.stderr!.pipe(process.stderr) }
   const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)))
 
   await new Promise<void>((resolve, reject) => {
