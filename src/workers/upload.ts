@@ -35,12 +35,15 @@ export class UploadSession {
         sharedBuffers.give(message.buffer)
         if (this.drainWaiter !== undefined && this.hasRoom()) { const w = this.drainWaiter; this.drainWaiter = undefined; w() }
       } else {
-        this.failure = message.error
-        this.failureWaiter?.(message.error)
+        this.reportFailure(message.error)
       }
     })
     this.result = store.run<UploadResult>({ op: 'upload', port: port2, imageId, declaredSize }, [port2])
-    this.result.catch(() => {}) // observed by finish()/abort()
+    // A task that fails before finish() (the store could not even start the image: cluster
+    // down, directory missing) must stop the upload now, not when the client gives up.
+    this.result.catch((err) => {
+      if (!this.closed) this.reportFailure({ message: err.message, code: err.code })
+    })
   }
 
   /** A store write failed: the caller should stop reading and answer with this error. */
@@ -94,6 +97,12 @@ export class UploadSession {
     }
     await this.result.catch(() => {})
     this.port.close()
+  }
+
+  private reportFailure (error: SerializedError): void {
+    if (this.failure !== undefined) return
+    this.failure = error
+    this.failureWaiter?.(error)
   }
 
   // A new buffer is only needed when the current one is full, and uWS hands over at most

@@ -1,0 +1,71 @@
+// The two test Ceph clusters booted by test/ceph/clusters.sh, and checks made with the
+// cluster's own `rbd` tool, never through Glint.
+
+import { execFile } from 'node:child_process'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { promisify } from 'node:util'
+
+const run = promisify(execFile)
+
+export const CEPH_A_CONF = process.env.GLINT_CEPH_A_CONF ?? '/tmp/glint-ceph/a/ceph.conf'
+export const CEPH_B_CONF = process.env.GLINT_CEPH_B_CONF ?? '/tmp/glint-ceph/b/ceph.conf'
+
+/** Why the clusters cannot be used, or undefined when both are there. */
+export function clustersMissing (): string | undefined {
+  for (const conf of [CEPH_A_CONF, CEPH_B_CONF]) {
+    if (!existsSync(conf)) return `no Ceph test cluster at ${conf}: run test/ceph/clusters.sh up`
+  }
+  return undefined
+}
+
+export async function rbd (conf: string, ...args: string[]): Promise<string> {
+  const { stdout } = await run('rbd', ['-c', conf, ...args], { timeout: 60_000, maxBuffer: 64 * 1024 * 1024, encoding: 'buffer' as any })
+  return (stdout as unknown as Buffer).toString('latin1')
+}
+
+export async function rbdJson (conf: string, ...args: string[]): Promise<any> {
+  return JSON.parse(await rbd(conf, ...args, '--format', 'json'))
+}
+
+export async function rbdImages (conf: string): Promise<string[]> {
+  return await rbdJson(conf, 'ls', 'images')
+}
+
+export async function fsidOf (conf: string): Promise<string> {
+  const { stdout } = await run('ceph', ['-c', conf, 'fsid'], { timeout: 30_000 })
+  return stdout.trim()
+}
+
+/** A copy of a cluster's conf whose monitor address points where nothing listens: a cluster that is down. */
+export function deadClusterConf (conf: string, path: string): string {
+  const text = readFileSync(conf, 'utf8').replace(/^(\s*mon[ _]host\s*=).*$/m, '$1 [v2:127.0.0.1:16299,v1:127.0.0.1:16298]')
+  writeFileSync(path, text)
+  return path
+}
+
+export function storesConfig (dataDir: string, extra = ''): string {
+  return `[DEFAULT]
+enabled_backends = local:file, ceph_a:rbd, ceph_b:rbd${extra.includes('dead:rbd') ? ', dead:rbd' : ''}
+show_image_direct_url = true
+show_multiple_locations = true
+[glance_store]
+default_backend = local
+[local]
+filesystem_store_datadir = ${dataDir}/images
+[ceph_a]
+store_description = Test cluster A
+rbd_store_ceph_conf = ${CEPH_A_CONF}
+rbd_store_user = admin
+rbd_store_pool = images
+rbd_store_chunk_size = 8
+rados_connect_timeout = 5
+[ceph_b]
+store_description = Test cluster B
+rbd_store_ceph_conf = ${CEPH_B_CONF}
+rbd_store_user = admin
+rbd_store_pool = images
+rbd_store_chunk_size = 4
+rbd_thin_provisioning = true
+rados_connect_timeout = 5
+${extra.replace('dead:rbd', '')}`
+}
