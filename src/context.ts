@@ -5,11 +5,13 @@ import type { Sql } from 'postgres'
 import type { Config } from './config/load.js'
 import type { Identity } from './pipeline/identity.js'
 import type { StoreSet } from './workers/stores.js'
+import type { Hashers } from './workers/hashers.js'
 
 export interface AppContext {
   config: Config
   sql: Sql
   stores: StoreSet
+  hashers: Hashers
   log: Logger
   authenticate: (headers: Record<string, string>) => Identity
 }

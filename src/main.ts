@@ -1,9 +1,11 @@
 // Glint's entry point: `node dist/src/main.js [--config-file glance-api.conf]`.
+import { availableParallelism } from 'node:os'
 
 import { ConfigError, loadConfig, parseArgs } from './config/load.js'
 import { createLogger } from './log.js'
 import { openRegistry } from './registry/connect.js'
 import { createStores } from './workers/stores.js'
+import { createHashers } from './workers/hashers.js'
 import { authLayer } from './pipeline/auth.js'
 import { startServer } from './http/app.js'
 import { routes } from './http/routes/index.js'
@@ -26,11 +28,13 @@ async function main (): Promise<void> {
   const registry = await openRegistry({ url: config.databaseUrl, poolSize: config.dbPoolSize, dataDir: config.dataDir })
   log.info({ mode: registry.mode, applied: registry.applied }, 'registry ready')
   const stores = createStores(config.stores, config.defaultStore)
+  const hashers = createHashers(config.workers > 0 ? config.workers : availableParallelism())
 
   const ctx: AppContext = {
     config,
     sql: registry.sql,
     stores,
+    hashers,
     log,
     authenticate: authLayer({ mode: config.authMode, defaultProjectId: config.defaultProjectId, defaultUserId: config.defaultUserId })
   }
@@ -48,6 +52,7 @@ async function main (): Promise<void> {
     log.info({ signal }, 'stopping: draining requests in flight')
     await server.drain(config.shutdownTimeoutSec * 1000)
     await stores.close()
+    await hashers.close()
     await registry.close()
     log.info('stopped')
     log.flush()

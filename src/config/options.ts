@@ -14,7 +14,8 @@ const TiB = 1024 ** 4
 export const DEFAULT_OPTIONS: Record<string, OptionSpec> = {
   bind_host: { type: 'string', default: '127.0.0.1' },
   bind_port: { type: 'int', default: 9292, min: 0 },
-  workers: { type: 'int', default: 1, min: 0 },
+  // Glance's API processes; in Glint the hasher threads (default: one per core)
+  workers: { type: 'int', default: 0, min: 0 },
   image_size_cap: { type: 'int', default: TiB, min: 0 },
   user_storage_quota: { type: 'size', default: 0 },
   show_image_direct_url: { type: 'bool', default: false },

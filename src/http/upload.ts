@@ -95,7 +95,7 @@ export function receiveUpload (ex: Exchange, ctx: AppContext): void {
     const image = await visibleImage(ctx, ex, ex.params[0])
     upload = { ctx, ex, image, declaredSize, received: 0, limit: Infinity }
     await pipeline.beforeUpload(upload)
-    session = new UploadSession(upload.store!, image.id, Math.max(declaredSize, 0))
+    session = new UploadSession(upload.store!, ctx.hashers, image.id, Math.max(declaredSize, 0))
     session.onFailure((e) => fail(Object.assign(new Error(e.message), { code: e.code })))
     for (const chunk of early.splice(0)) accept(chunk)
     if (ended) { await finish(); return }

@@ -5,7 +5,6 @@
 
 import type { MessagePort } from 'node:worker_threads'
 import type { StoreConfig } from '../config/load.js'
-import type { Digests } from './hashing.js'
 
 export interface WorkerInit { store: StoreConfig }
 
@@ -15,17 +14,21 @@ export interface DeleteTask { op: 'delete', imageId: string, url: string }
 export interface ProbeTask { op: 'probe' }
 export type StoreTask = UploadTask | DownloadTask | DeleteTask | ProbeTask
 
-export interface UploadResult extends Digests { url: string, metadata: Record<string, unknown> }
+/** What the store worker returns for an upload: md5 and size it computed, where the data lives. */
+export interface StoredImage { size: number, checksum: string, url: string, metadata: Record<string, unknown> }
+
+/** An upload's complete outcome: the stored image plus the sha512 from the hasher thread. */
+export interface UploadResult extends StoredImage { osHashAlgo: string, osHashValue: string }
 export interface ProbeResult { ok: boolean, fsid?: string, detail?: Record<string, unknown> }
 
 /** main → worker during an upload */
 export type UploadMessage =
-  | { type: 'chunk', buffer: ArrayBuffer, length: number }
+  | { type: 'chunk', seq: number, buffer: SharedArrayBuffer, length: number }
   | { type: 'end' }
   | { type: 'abort' }
 
-/** worker → main during an upload: a buffer written (and hashed), free to refill */
-export interface UploadAck { type: 'ack', buffer: ArrayBuffer }
+/** worker → main during an upload: chunk `seq` written (and hashed), or the store failed */
+export type UploadReply = { type: 'ack', seq: number } | { type: 'failed', error: SerializedError }
 
 /** worker → main during a download */
 export type DownloadMessage = { type: 'data', buffer: ArrayBuffer, length: number } | { type: 'error', error: SerializedError }

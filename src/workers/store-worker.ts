@@ -7,10 +7,10 @@ import type { MessagePort } from 'node:worker_threads'
 import { fileBackend } from './backends/file.js'
 import { rbdBackend } from './backends/rbd.js'
 import type { Backend } from './backends/backend.js'
-import { ImageHasher } from './hashing.js'
+import { StreamDigest } from './hashing.js'
 import {
   serializeError, type TaskOutcome, type DownloadControl, type DownloadTask, type StoreTask, type UploadMessage,
-  type UploadResult, type UploadTask, type WorkerInit
+  type StoredImage, type UploadTask, type WorkerInit
 } from './protocol.js'
 
 const init = workerData as WorkerInit
@@ -35,10 +35,11 @@ async function perform (task: StoreTask): Promise<unknown> {
 }
 
 /**
- * Receives the upload's buffers in order, hashes each (md5 + sha512, in order, on this
- * thread), writes it (several writes in flight), and sends the buffer back once written.
+ * Receives the upload's chunks in order, computes md5 over each (in order, on this thread;
+ * sha512 runs meanwhile in a hasher thread), writes it (several writes in flight), and
+ * acknowledges each chunk once written so the main thread can reuse its buffer.
  */
-async function upload (task: UploadTask): Promise<UploadResult> {
+async function upload (task: UploadTask): Promise<StoredImage> {
   const port = task.port
   let writer
   try {
@@ -47,12 +48,12 @@ async function upload (task: UploadTask): Promise<UploadResult> {
     port.close()
     throw err
   }
-  const hasher = new ImageHasher()
+  const md5 = new StreamDigest('md5')
   const writes = new Set<Promise<void>>()
   let offset = 0
   let failure: unknown
 
-  return await new Promise<UploadResult>((resolve, reject) => {
+  return await new Promise<StoredImage>((resolve, reject) => {
     const fail = async (err: unknown): Promise<void> => {
       port.close()
       await Promise.allSettled(writes)
@@ -63,9 +64,10 @@ async function upload (task: UploadTask): Promise<UploadResult> {
       if (message.type === 'chunk') {
         if (failure !== undefined) return
         const bytes = new Uint8Array(message.buffer, 0, message.length)
-        hasher.update(bytes)
+        md5.update(bytes)
+        const seq = message.seq
         const write = writer.write(bytes, offset).then(
-          () => { if (failure === undefined) port.postMessage({ type: 'ack', buffer: message.buffer }, [message.buffer]) },
+          () => { if (failure === undefined) port.postMessage({ type: 'ack', seq }) },
           (err) => {
             if (failure !== undefined) return
             failure = err
@@ -79,10 +81,9 @@ async function upload (task: UploadTask): Promise<UploadResult> {
           await Promise.allSettled(writes)
           if (failure !== undefined) { await fail(failure); return }
           try {
-            const digests = hasher.digest()
-            const location = await writer.commit(digests.size)
+            const location = await writer.commit(md5.size)
             port.close()
-            resolve({ ...digests, ...location })
+            resolve({ size: md5.size, checksum: md5.hex(), ...location })
           } catch (err) {
             await fail(err)
           }

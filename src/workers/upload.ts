@@ -1,49 +1,72 @@
-// The main thread's half of an upload: copies each chunk uWS hands over (once) into a
-// pooled buffer of the store's chunk size, ships full buffers to the store worker, and
-// reports when the window of buffers is used up so the caller can pause the socket.
+// The main thread's half of an upload: copies each chunk uWS hands over (once) into a pooled
+// shared buffer of the store's chunk size, and shares every full buffer with two threads at
+// once: the store worker (md5 + write) and a hasher thread (sha512). A buffer is reused when
+// both have acknowledged it. When the window of buffers is used up, write() says so and the
+// caller pauses the socket.
 
 import { MessageChannel, type MessagePort } from 'node:worker_threads'
 import type { Store } from './stores.js'
-import { sharedBuffers } from './buffer-pool.js'
-import type { SerializedError, UploadResult } from './protocol.js'
+import type { Hashers } from './hashers.js'
+import { OS_HASH_ALGO } from './hashing.js'
+import type { SerializedError, StoredImage, UploadReply, UploadResult } from './protocol.js'
 
 /** At most this many bytes of one upload are in memory at once, whatever its size. */
 export const UPLOAD_WINDOW_BYTES = 32 * 1024 * 1024
 
+/** Idle shared buffers kept for the next uploads, by size. */
+const idleBuffers = new Map<number, SharedArrayBuffer[]>()
+const MAX_IDLE_PER_SIZE = 64
+
+function takeBuffer (size: number): SharedArrayBuffer {
+  return idleBuffers.get(size)?.pop() ?? new SharedArrayBuffer(size)
+}
+
+function returnBuffer (buffer: SharedArrayBuffer): void {
+  let list = idleBuffers.get(buffer.byteLength)
+  if (list === undefined) { list = []; idleBuffers.set(buffer.byteLength, list) }
+  if (list.length < MAX_IDLE_PER_SIZE) list.push(buffer)
+}
+
 export class UploadSession {
-  private readonly port: MessagePort
-  private readonly result: Promise<UploadResult>
+  private readonly storePort: MessagePort
+  private readonly hashPort: MessagePort
+  private readonly stored: Promise<StoredImage>
+  private readonly hashed: Promise<{ size: number, hex: string }>
   private readonly bufferSize: number
   private readonly windowBuffers: number
   private current: Uint8Array | undefined
   private filled = 0
-  private outstanding = 0
+  private seq = 0
+  /** shipped buffers by seq, with how many of the two readers still hold each */
+  private readonly shipped = new Map<number, { buffer: SharedArrayBuffer, holders: number }>()
   private drainWaiter: (() => void) | undefined
   private failure: SerializedError | undefined
   private failureWaiter: ((e: SerializedError) => void) | undefined
   private closed = false
 
-  constructor (store: Store, imageId: string, declaredSize: number) {
+  constructor (store: Store, hashers: Hashers, imageId: string, declaredSize: number) {
     this.bufferSize = store.chunkSize
     // the window counts the buffer being filled too
     this.windowBuffers = Math.max(2, Math.floor(UPLOAD_WINDOW_BYTES / this.bufferSize) - 1)
+
     const { port1, port2 } = new MessageChannel()
-    this.port = port1
-    this.port.on('message', (message: { type: 'ack', buffer: ArrayBuffer } | { type: 'failed', error: SerializedError }) => {
-      if (message.type === 'ack') {
-        this.outstanding--
-        sharedBuffers.give(message.buffer)
-        if (this.drainWaiter !== undefined && this.hasRoom()) { const w = this.drainWaiter; this.drainWaiter = undefined; w() }
-      } else {
-        this.reportFailure(message.error)
-      }
+    this.storePort = port1
+    this.storePort.on('message', (reply: UploadReply) => {
+      if (reply.type === 'ack') this.release(reply.seq)
+      else this.reportFailure(reply.error)
     })
-    this.result = store.run<UploadResult>({ op: 'upload', port: port2, imageId, declaredSize }, [port2])
+    this.stored = store.run<StoredImage>({ op: 'upload', port: port2, imageId, declaredSize }, [port2])
+
+    const digest = hashers.start(OS_HASH_ALGO)
+    this.hashPort = digest.port
+    this.hashPort.on('message', (seq: number) => this.release(seq))
+    this.hashed = digest.result
+
     // A task that fails before finish() (the store could not even start the image: cluster
     // down, directory missing) must stop the upload now, not when the client gives up.
-    this.result.catch((err) => {
-      if (!this.closed) this.reportFailure({ message: err.message, code: err.code })
-    })
+    for (const task of [this.stored, this.hashed]) {
+      task.catch((err) => { if (!this.closed) this.reportFailure({ message: err.message, code: err.code }) })
+    }
   }
 
   /** A store write failed: the caller should stop reading and answer with this error. */
@@ -60,7 +83,7 @@ export class UploadSession {
     let at = 0
     while (at < chunk.byteLength) {
       if (this.current === undefined) {
-        this.current = new Uint8Array(sharedBuffers.take(this.bufferSize))
+        this.current = new Uint8Array(takeBuffer(this.bufferSize))
         this.filled = 0
       }
       const n = Math.min(chunk.byteLength - at, this.bufferSize - this.filled)
@@ -77,26 +100,39 @@ export class UploadSession {
     else this.drainWaiter = fn
   }
 
-  /** All bytes received: flush the last buffer and wait for the store to make them durable. */
+  /** All bytes received: flush the last buffer and wait until the data is durable and hashed. */
   async finish (): Promise<UploadResult> {
     if (this.filled > 0) this.ship()
     this.closed = true
-    this.port.postMessage({ type: 'end' })
+    this.storePort.postMessage({ type: 'end' })
+    this.hashPort.postMessage({ type: 'end' })
     try {
-      return await this.result
+      const [stored, hashed] = await Promise.all([this.stored, this.hashed])
+      return { ...stored, osHashAlgo: OS_HASH_ALGO, osHashValue: hashed.hex }
     } finally {
-      this.port.close()
+      this.close()
     }
   }
 
-  /** Stops the upload; the worker removes whatever was written. */
+  /** Stops the upload; the store worker removes whatever was written. */
   async abort (): Promise<void> {
     if (!this.closed) {
       this.closed = true
-      this.port.postMessage({ type: 'abort' })
+      this.storePort.postMessage({ type: 'abort' })
+      this.hashPort.postMessage({ type: 'abort' })
     }
-    await this.result.catch(() => {})
-    this.port.close()
+    await Promise.allSettled([this.stored, this.hashed])
+    this.close()
+  }
+
+  private close (): void {
+    this.storePort.close()
+    this.hashPort.close()
+    if (this.current !== undefined) returnBuffer(this.current.buffer as SharedArrayBuffer)
+    this.current = undefined
+    // Both tasks have settled, so neither reader touches these buffers any more.
+    for (const { buffer } of this.shipped.values()) returnBuffer(buffer)
+    this.shipped.clear()
   }
 
   private reportFailure (error: SerializedError): void {
@@ -105,16 +141,30 @@ export class UploadSession {
     this.failureWaiter?.(error)
   }
 
-  // A new buffer is only needed when the current one is full, and uWS hands over at most
-  // 512 KiB per call, so "room" means: a free slot in the window for the next buffer.
+  /** One reader is done with chunk `seq`; when both are, its buffer is free again. */
+  private release (seq: number): void {
+    const entry = this.shipped.get(seq)
+    if (entry === undefined || --entry.holders > 0) return
+    this.shipped.delete(seq)
+    returnBuffer(entry.buffer)
+    if (this.drainWaiter !== undefined && this.hasRoom()) {
+      const waiter = this.drainWaiter
+      this.drainWaiter = undefined
+      waiter()
+    }
+  }
+
   private hasRoom (): boolean {
-    return this.outstanding < this.windowBuffers
+    return this.shipped.size < this.windowBuffers
   }
 
   private ship (): void {
-    const buffer = this.current!.buffer as ArrayBuffer
-    this.port.postMessage({ type: 'chunk', buffer, length: this.filled }, [buffer])
-    this.outstanding++
+    const buffer = this.current!.buffer as SharedArrayBuffer
+    const message = { type: 'chunk', seq: this.seq, buffer, length: this.filled }
+    this.shipped.set(this.seq, { buffer, holders: 2 })
+    this.seq++
+    this.storePort.postMessage(message)
+    this.hashPort.postMessage(message)
     this.current = undefined
     this.filled = 0
   }

@@ -1,0 +1,33 @@
+// The pool of hasher threads (hash-worker.ts) shared by every upload.
+
+import { Piscina } from 'piscina'
+import { MessageChannel, type MessagePort } from 'node:worker_threads'
+import type { TaskOutcome } from './protocol.js'
+
+export interface Hashers {
+  /** Starts one digest; feed `port` with chunks, then 'end'. */
+  start: (algorithm: string) => { port: MessagePort, result: Promise<{ size: number, hex: string }> }
+  close: () => Promise<void>
+}
+
+export function createHashers (threads: number): Hashers {
+  const pool = new Piscina({
+    filename: new URL('./hash-worker.js', import.meta.url).href,
+    minThreads: threads,
+    maxThreads: threads,
+    idleTimeout: Infinity,
+    atomics: 'disabled',
+    concurrentTasksPerWorker: 1024
+  })
+  return {
+    start (algorithm) {
+      const { port1, port2 } = new MessageChannel()
+      const result = pool.run({ port: port2, algorithm }, { transferList: [port2] }).then((outcome: TaskOutcome) => {
+        if (!outcome.ok) throw Object.assign(new Error(outcome.error.message), { code: outcome.error.code })
+        return outcome.value as { size: number, hex: string }
+      })
+      return { port: port1, result }
+    },
+    close: async () => { await pool.destroy() }
+  }
+}
