@@ -125,6 +125,44 @@ t.test('rbd stores', { skip: missing }, async (t) => {
     t.equal((await upload(base, image.id, 1 * MiB, { store: 'ceph_b' })).status, 204, 'the same image can go elsewhere')
   })
 
+  t.test('copy-image import to another cluster, then DELETE /v2/stores removes one copy', async (t) => {
+    const image = await createImage(glint, { name: 'copied' })
+    const up = await upload(base, image.id, 24 * MiB + 1, { store: 'ceph_a' })
+    t.equal(up.status, 204)
+    const info = await glint.request('GET', '/v2/info/import')
+    t.same(info.json['import-methods'].value, ['copy-image'])
+    const queued = await createImage(glint, { name: 'not-active' })
+    const notActive = await glint.request('POST', `/v2/images/${queued.id}/import`, { json: { method: { name: 'copy-image' }, stores: ['ceph_b'] } })
+    t.equal(notActive.status, 409, 'copy-image needs an active image')
+    const unknownStore = await glint.request('POST', `/v2/images/${image.id}/import`, { json: { method: { name: 'copy-image' }, stores: ['nope'] } })
+    t.equal(unknownStore.status, 409)
+    const already = await glint.request('POST', `/v2/images/${image.id}/import`, { json: { method: { name: 'copy-image' }, stores: ['ceph_a'] } })
+    t.equal(already.status, 400, 'the image is already in ceph_a')
+    const badMethod = await glint.request('POST', `/v2/images/${image.id}/import`, { json: { method: { name: 'web-download' } } })
+    t.equal(badMethod.status, 400)
+    const accepted = await glint.request('POST', `/v2/images/${image.id}/import`, { json: { method: { name: 'copy-image' }, stores: ['ceph_b'], all_stores_must_succeed: false } })
+    t.equal(accepted.status, 202)
+    t.ok(await eventually(async () => {
+      const shown = (await glint.request('GET', `/v2/images/${image.id}`)).json
+      return shown.stores === 'ceph_a,ceph_b' && shown.os_glance_importing_to_stores === ''
+    }, 300), 'copied to ceph_b')
+    const shown = (await glint.request('GET', `/v2/images/${image.id}`)).json
+    t.equal(shown.os_glance_failed_import, '')
+    t.equal(shown.status, 'active')
+    t.equal(shown.checksum, up.sent.md5, 'checksums unchanged')
+    const exported = await rbd(CEPH_B_CONF, 'export', `images/${image.id}@snap`, '-')
+    const { createHash } = await import('node:crypto')
+    t.equal(createHash('sha512').update(Buffer.from(exported, 'latin1')).digest('hex'), up.sent.sha512, 'cluster b holds the same bytes')
+    const tasks = (await glint.request('GET', `/v2/images/${image.id}/tasks`)).json.tasks
+    t.equal(tasks.length, 1)
+    t.equal(tasks[0].status, 'success')
+    t.equal(tasks[0].request_id, accepted.headers.get('x-openstack-request-id'), 'the task records the import request id')
+    t.equal((await glint.request('DELETE', `/v2/stores/ceph_a/${image.id}`)).status, 204)
+    t.equal((await glint.request('GET', `/v2/images/${image.id}`)).json.stores, 'ceph_b')
+    t.notOk((await rbdImages(CEPH_A_CONF)).includes(image.id), 'the copy in ceph_a is gone')
+    t.equal((await download(base, `/v2/images/${image.id}/file`)).digest.sha512, up.sent.sha512, 'still served from ceph_b')
+  })
+
   t.test('stores info, store ids header, unknown store, DELETE /v2/stores', async (t) => {
     const info = await glint.request('GET', '/v2/info/stores')
     t.same(info.json.stores.map((s: any) => s.id), ['local', 'ceph_a', 'ceph_b', 'dead'])

@@ -124,5 +124,7 @@ export const Errors = {
   storeBusy: define('GLINT_STORE_BUSY', 409, (store, why) => `Image data in store ${store} is in use: ${why}`),
   storeDuplicate: define('GLINT_STORE_DUPLICATE', 409, (store) => `Image data already exists in store ${store}.`),
   storeFailed: define('GLINT_STORE_FAILED', 500, (store, why) => `Store ${store} failed: ${why}`),
+  importInvalid: define('GLINT_IMPORT_INVALID', 400, (why) => String(why)),
+  importConflict: define('GLINT_IMPORT_CONFLICT', 409, (why) => String(why)),
   storesInfoDetailForbidden: define('GLINT_STORES_DETAIL_FORBIDDEN', 403, () => 'You are not authorized to complete stores_info_detail action.')
 }

@@ -13,6 +13,7 @@ import { listImages } from '../../registry/list.js'
 import { parseListQuery } from '../../domain/list-query.js'
 import { deleteImageData } from '../../workers/image-data.js'
 import { patchImage } from './image-update.js'
+import { IMPORT_METHODS } from './import.js'
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
@@ -34,7 +35,7 @@ export function assertOwner (ex: Exchange, image: { owner: string | null }): voi
 }
 
 function storeHeaders (ctx: AppContext): Record<string, string> {
-  return { 'OpenStack-image-store-ids': ctx.stores.ids().join(',') }
+  return { 'OpenStack-image-import-methods': IMPORT_METHODS.join(','), 'OpenStack-image-store-ids': ctx.stores.ids().join(',') }
 }
 
 async function createImage (ex: Exchange, ctx: AppContext): Promise<void> {

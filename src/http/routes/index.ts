@@ -10,6 +10,7 @@ import { storeRoutes } from './stores.js'
 import { memberRoutes } from './members.js'
 import { tagRoutes } from './tags.js'
 import { actionRoutes } from './actions.js'
+import { importRoutes } from './import.js'
 
 export const routes: Routes<AppContext> = {
   ...versionRoutes,
@@ -19,5 +20,6 @@ export const routes: Routes<AppContext> = {
   ...storeRoutes,
   ...memberRoutes,
   ...tagRoutes,
-  ...actionRoutes
+  ...actionRoutes,
+  ...importRoutes
 }
