@@ -11,6 +11,10 @@ import { startServer } from './http/app.js'
 import { routes } from './http/routes/index.js'
 import type { AppContext } from './context.js'
 
+// librbd's blocking calls (connect, open, snapshot...) and file I/O share libuv's pool; a
+// connect to a cluster that is down holds a thread for its whole timeout.
+process.env.UV_THREADPOOL_SIZE ??= '16'
+
 async function main (): Promise<void> {
   const log = createLogger()
   let config

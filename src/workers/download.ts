@@ -11,6 +11,9 @@ import type { HttpResponse } from '../http/uws.js'
 
 const READ_BUFFER_BYTES = 1024 * 1024
 const READ_AHEAD = 4
+/** Past this many downloads at once (a boot storm), each reads ahead less: memory stays flat. */
+const STORM = 32
+let activeDownloads = 0
 
 export interface DownloadSink {
   res: HttpResponse
@@ -30,9 +33,11 @@ export function streamDownload (store: Store, imageId: string, url: string, offs
     let writing: { bytes: Uint8Array, startOffset: number, buffer: ArrayBuffer } | undefined
     let finished = false
 
+    activeDownloads++
     const done = (err?: SerializedError): void => {
       if (finished) return
       finished = true
+      activeDownloads--
       port.postMessage({ type: 'cancel' })
       port.close()
       for (const item of queue) sharedBuffers.give(item.buffer)
@@ -87,7 +92,7 @@ export function streamDownload (store: Store, imageId: string, url: string, offs
       pump()
     })
 
-    const lent = Math.min(READ_AHEAD, Math.ceil(length / READ_BUFFER_BYTES))
+    const lent = Math.min(activeDownloads > STORM ? 2 : READ_AHEAD, Math.ceil(length / READ_BUFFER_BYTES))
     const buffers = Array.from({ length: lent }, () => sharedBuffers.take(READ_BUFFER_BYTES))
     port.postMessage({ type: 'start', buffers }, buffers)
     store.run({ op: 'download', port: port2, imageId, url, offset, length }, [port2])
