@@ -79,7 +79,11 @@ export function startServer (ctx: AppContext, routes: Routes<AppContext>): Promi
   }
 
   return new Promise((resolve, reject) => {
-    app.listen(ctx.config.bindHost, ctx.config.bindPort, (socket: us_listen_socket | false) => {
+    // LIBUS_LISTEN_EXCLUSIVE_PORT (1): by default uSockets sets SO_REUSEPORT, so a second Glint
+    // on a port already served starts anyway and the kernel splits the connections between them
+    // (Glance fails with EADDRINUSE). The typings lack the (host, port, options, cb) overload.
+    ;(app as unknown as { listen: (host: string, port: number, options: number, cb: (socket: us_listen_socket | false) => void) => unknown })
+      .listen(ctx.config.bindHost, ctx.config.bindPort, 1, (socket: us_listen_socket | false) => {
       if (socket === false) {
         reject(Object.assign(new Error(`cannot listen on ${ctx.config.bindHost}:${ctx.config.bindPort}`), { code: 'GLINT_LISTEN_FAILED' }))
         return
