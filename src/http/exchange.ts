@@ -120,6 +120,7 @@ function statusText (status: number): string {
   return ({ 200: 'OK', 201: 'Created', 202: 'Accepted', 204: 'No Content', 206: 'Partial Content' } as Record<number, string>)[status] ?? ''
 }
 
+// WebOb's html_escape: Python's html.escape(s, quote=True), then non-ASCII as decimal character references
 function escapeHtml (text: string): string {
-  return text.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' }[c] as string))
+  return text.replace(/[&<>"']|[^\x00-\x7f]/gu, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#x27;' } as Record<string, string>)[c] ?? `&#${c.codePointAt(0)!};`)
 }
