@@ -10,7 +10,8 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, openSync, w
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { startGlint, type Glint } from './helpers/glint.js'
+import { spawn } from 'node:child_process'
+import { ROOT, startGlint, type Glint } from './helpers/glint.js'
 import { clients, clientsMissing, identityProxy, parseProperties, parseTable, pythonRepr, type Run } from './helpers/clients.js'
 import { member, TRUSTED_AUTH } from './helpers/identities.js'
 import { CEPH_A_CONF, CEPH_B_CONF, clustersMissing, rbdImages, rbdJson, storesConfig } from './helpers/ceph.js'
@@ -507,7 +508,18 @@ t.test('glanceclient and openstackclient against Glint', { skip: clientsMissing(
   t.test('a second server cannot take the same port (the clients would reach either one)', async (t) => {
     // uSockets' default SO_REUSEPORT let a second Glint listen beside the first, and the
     // kernel then split the clients' connections between the two
-    await t.rejects(startGlint({ env: { GLINT_PORT: String(glint.port) } }), /exited with 1 before listening/)
+    const env: Record<string, string | undefined> = { ...process.env, GLINT_PORT: String(glint.port), GLINT_DATA_DIR: join(work, 'second') }
+    delete env.DATABASE_URL // embedded registry, as the first one
+    const second = spawn(process.execPath, ['dist/src/main.js'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
+    let output = ''
+    second.stdout.on('data', (d) => {
+      output += d
+      if (output.includes('"msg":"listening"')) second.kill('SIGTERM') // it shared the port: stop it, fail below
+    })
+    second.stderr.on('data', (d) => { output += d })
+    const code = await new Promise((resolve) => second.on('exit', resolve))
+    t.equal(code, 1, 'the second one exits', { output })
+    t.match(output, `cannot listen on 127.0.0.1:${glint.port}`)
     t.equal((await glint.request('GET', '/v2/images')).status, 200, 'the first one still serves')
   })
 
