@@ -3,6 +3,7 @@
 // RSS per run. A subject that could not be measured carries the reason instead.
 
 import { TreeMonitor, waitForIdle, processTree } from './util/proc-stats.js'
+import { stopping } from './util/process.js'
 
 export type Role = 'glint' | 'glance' | 'baseline'
 
@@ -95,7 +96,7 @@ export class SubjectRecorder {
    * server's process tree. After a first-run failure later runs are skipped: same cause.
    */
   async run (fn: () => Promise<RunOutcome>): Promise<RunOutcome | undefined> {
-    if (this.skipReason !== undefined) return undefined
+    if (this.skipReason !== undefined || stopping.signal.aborted) return undefined
     if (this.samples.length > 0 && this.samples.every((s) => s.error !== undefined)) return undefined
     let note: string | undefined
     const { pid, quietPids } = this.watch
@@ -117,6 +118,7 @@ export class SubjectRecorder {
       sample = { error: err instanceof Error ? err.message : String(err) }
     }
     const usage = monitor?.stop() ?? sample.outcome?.usage
+    if (stopping.signal.aborted) return undefined // killed by the interruption: not a result
     this.samples.push({ ...sample, ...usage, note: [note, sample.note].filter(Boolean).join('; ') || undefined })
     return sample.outcome
   }
@@ -131,7 +133,7 @@ export class SubjectRecorder {
     if (this.skipReason !== undefined) return { ...subject, notMeasured: this.skipReason }
     const ok = this.samples.filter((s) => s.outcome !== undefined)
     const failed = this.samples.filter((s) => s.error !== undefined)
-    if (this.samples.length === 0) return { ...subject, notMeasured: 'no run happened' }
+    if (this.samples.length === 0) return { ...subject, notMeasured: stopping.signal.aborted ? 'interrupted' : 'no run happened' }
     if (ok.length === 0) return { ...subject, notMeasured: failed[0].error }
     subject.value = figure(ok.map((s) => s.outcome!.value))
     for (const key of Object.keys(ok[0].outcome!.extra ?? {})) {

@@ -21,6 +21,9 @@ import { parallelUploads } from './scenarios/parallel-uploads.js'
 import { bootStorm } from './scenarios/boot-storm.js'
 import { textTable } from './report/table.js'
 import { writeResults } from './report/write.js'
+import { stopping } from './util/process.js'
+import { collectLeftovers } from './leftovers.js'
+import { createdImages } from './clients/api.js'
 
 const SCENARIOS: Record<ScenarioName, Scenario> = {
   listing, transfer, 'parallel-uploads': parallelUploads, 'boot-storm': bootStorm
@@ -77,12 +80,18 @@ async function main (): Promise<number> {
 
   const startedAt = new Date().toISOString()
   const cleanup = new Cleanup()
+  // First signal: stop measuring and clean up normally (images deleted, results so far written).
+  // Second: stop the servers and leave now.
   const onSignal = (signal: string): void => {
-    log(`${signal}: stopping the servers`)
+    if (!stopping.signal.aborted) {
+      log(`${signal}: interrupting; cleaning up (again to leave at once)`)
+      stopping.abort()
+      return
+    }
     void cleanup.run().then(() => process.exit(130))
   }
-  process.once('SIGINT', () => onSignal('SIGINT'))
-  process.once('SIGTERM', () => onSignal('SIGTERM'))
+  process.on('SIGINT', () => onSignal('SIGINT'))
+  process.on('SIGTERM', () => onSignal('SIGTERM'))
 
   mkdirSync(opts.workDir, { recursive: true })
   const workDir = opts.workDir
@@ -109,15 +118,21 @@ async function main (): Promise<number> {
       log(`scenario ${name}`)
       const result: ScenarioResult = { name, title: scenario.title(opts), description: scenario.description(opts), cases: [] }
       try {
+        if (stopping.signal.aborted) throw new Error('interrupted')
         result.cases = await scenario.run(ctx)
       } catch (err) {
-        result.notMeasured = `the scenario failed: ${(err as Error).message}`
-        log(`scenario ${name}: ${(err as Error).stack ?? String(err)}`)
+        result.notMeasured = stopping.signal.aborted ? 'interrupted' : `the scenario failed: ${(err as Error).message}`
+        if (!stopping.signal.aborted) log(`scenario ${name}: ${(err as Error).stack ?? String(err)}`)
       }
       scenarios.push(result)
       process.stdout.write(textTable(result) + '\n')
     }
 
+    const serverLabel = new Map([glint, glance].flatMap((slot) => (slot.target !== undefined ? [[slot.target.url, slot.target.label]] : [])))
+    const leftovers = (await collectLeftovers(createdImages, fileDir, clusters)).map((l) => ({ ...l, server: serverLabel.get(l.server) ?? l.server }))
+    for (const l of leftovers) {
+      log(`leftover: ${l.server} kept ${l.store} data of deleted image ${l.name}${l.removed ? ' (removed now)' : ' (could not remove it)'}`)
+    }
     const { command, ...options } = opts
     const files = writeResults({
       format: 'glint-bench/1',
@@ -125,9 +140,11 @@ async function main (): Promise<number> {
       startedAt,
       finishedAt: new Date().toISOString(),
       quick: opts.quick,
+      interrupted: stopping.signal.aborted,
       options,
       machine,
       loadAverageAtEnd: loadavg().map((v) => Math.round(v * 100) / 100),
+      leftovers,
       scenarios
     }, opts.outDir)
     process.stdout.write(`results: ${files.json}\nchart:   ${files.svg}\ntables:  ${files.markdown}\n`)

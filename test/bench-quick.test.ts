@@ -43,6 +43,7 @@ t.test('npm run bench -- --quick', async (t) => {
   t.equal(results.quick, true)
   t.match(results.machine, { cores: Number, memoryGiB: Number, kernel: String, node: String })
   t.same(results.scenarios.map((s: any) => s.name), SCENARIOS)
+  t.ok(Array.isArray(results.leftovers), 'store data left behind by deleted images is reported (a list, maybe empty)')
 
   for (const scenario of results.scenarios) {
     t.test(scenario.name, async (t) => {
@@ -76,7 +77,7 @@ t.test('npm run bench -- --quick', async (t) => {
 
   const ids = results.scenarios.flatMap((s: any) => s.cases.map((c: any) => c.id))
   for (const id of ['listing/limit=25/c=1/keep-alive', 'listing/limit=1000/c=64/close', 'listing/create',
-    'transfer/fast/64/upload', 'transfer/fast/64/download', 'transfer/ceph_a/64/upload', 'transfer/ceph_b/64/download',
+    'transfer/fast/64/upload', 'transfer/fast/64/upload-chunked', 'transfer/fast/64/download', 'transfer/ceph_a/64/upload', 'transfer/ceph_b/64/download',
     'parallel-uploads', 'boot-storm/fast/8', 'boot-storm/fast/32']) {
     t.ok(ids.includes(id), `case ${id} reported (measured or not)`)
   }

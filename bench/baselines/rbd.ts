@@ -38,7 +38,7 @@ export async function rbdExport (cluster: Cluster, name: string, bytes: number):
 
 /** Removes a baseline image; returns the failure instead of throwing (cleanup goes on). */
 export async function rbdRemove (cluster: Cluster, name: string): Promise<string | undefined> {
-  const r = await runCommand('rbd', ['-c', cluster.conf, '--id', 'admin', '--no-progress', 'rm', `${POOL}/${name}`], { timeoutMs: 300_000 })
+  const r = await runCommand('rbd', ['-c', cluster.conf, '--id', 'admin', '--no-progress', 'rm', `${POOL}/${name}`], { timeoutMs: 300_000, cleanup: true })
   if (r.code === 0 || /No such file/.test(r.stderr)) return undefined
   return describeFailure(`rbd rm ${name}`, r)
 }

@@ -10,6 +10,9 @@ export const IDENTITY_HEADERS: Record<string, string> = {
 
 const CALL_TIMEOUT_MS = 60_000
 
+/** Every image the harness created, with the server's URL: checked for store leftovers at the end. */
+export const createdImages = new Map<string, string>()
+
 async function call (base: string, method: string, path: string, body?: unknown): Promise<{ status: number, text: string }> {
   const headers: Record<string, string> = { ...IDENTITY_HEADERS, Accept: 'application/json' }
   if (body !== undefined) headers['Content-Type'] = 'application/json'
@@ -25,7 +28,9 @@ async function call (base: string, method: string, path: string, body?: unknown)
 export async function createImage (base: string, name: string): Promise<string> {
   const reply = await call(base, 'POST', '/v2/images', { name, disk_format: 'raw', container_format: 'bare' })
   if (reply.status !== 201) throw new Error(`POST /v2/images gave ${reply.status}: ${reply.text.slice(0, 200)}`)
-  return JSON.parse(reply.text).id as string
+  const id = JSON.parse(reply.text).id as string
+  createdImages.set(id, base)
+  return id
 }
 
 /** Deletes an image; a failure is returned, not thrown: cleanup must go on. */

@@ -6,6 +6,7 @@ import { basename, join } from 'node:path'
 import type { ScenarioResult } from '../measure.js'
 import type { Machine } from '../machine.js'
 import { machineLine } from '../machine.js'
+import type { Leftover } from '../leftovers.js'
 import type { Options } from '../options.js'
 import { ratioChart } from './chart.js'
 import { markdownTable } from './table.js'
@@ -16,9 +17,13 @@ export interface BenchResults {
   startedAt: string
   finishedAt: string
   quick: boolean
+  /** stopped by a signal: later runs and scenarios are missing */
+  interrupted: boolean
   options: Omit<Options, 'command'>
   machine: Machine
   loadAverageAtEnd: number[]
+  /** store data of deleted images that a server left behind (found and removed at the end) */
+  leftovers: Leftover[]
   scenarios: ScenarioResult[]
 }
 
@@ -38,7 +43,7 @@ export function writeResults (results: BenchResults, outDir: string): WrittenFil
 function markdown (r: BenchResults, svgName: string): string {
   const m = r.machine
   return [
-    `## Results of ${r.startedAt.slice(0, 10)}${r.quick ? ' (quick mode: small sizes, 1 run)' : ''}`,
+    `## Results of ${r.startedAt.slice(0, 10)}${r.quick ? ' (quick mode: small sizes, 1 run)' : ''}${r.interrupted ? ' (interrupted: incomplete)' : ''}`,
     '',
     `Command: \`${r.command}\`, from ${r.startedAt} to ${r.finishedAt}.`,
     '',
@@ -50,6 +55,10 @@ function markdown (r: BenchResults, svgName: string): string {
     'Figures are medians of the runs with (min-max); CPU s and peak RSS are the server\'s (its whole process tree) during each run, ' +
       'or the baseline command\'s own. Ratios: Glint median / Glance median, and Glint median / the slowest baseline of the case.',
     '',
-    ...r.scenarios.map(markdownTable)
+    ...r.scenarios.map(markdownTable),
+    ...(r.leftovers.length === 0
+      ? []
+      : ['### Store data left behind', '', 'Data of images the harness had deleted through the API, still in the store at the end (removed by the harness):', '',
+          ...r.leftovers.map((l) => `- ${l.server}: ${l.store} ${l.name}${l.removed ? '' : ' (could not be removed)'}`), ''])
   ].join('\n')
 }

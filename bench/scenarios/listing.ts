@@ -125,6 +125,6 @@ async function deleteImages (ctx: BenchContext, base: string, ids: string[]): Pr
   const idsFile = join(ctx.workDir, `delete-${Date.now()}.txt`)
   writeFileSync(idsFile, ids.join('\n'))
   const r = await runCommand(process.execPath, [benchScript('clients/http-load.js'), 'delete', base, idsFile,
-    String(CREATE_CONCURRENCY), String(CREATE_DEADLINE_MS)], { timeoutMs: CREATE_DEADLINE_MS + 30_000 })
+    String(CREATE_CONCURRENCY), String(CREATE_DEADLINE_MS)], { timeoutMs: CREATE_DEADLINE_MS + 30_000, cleanup: true })
   if (r.code !== 0) ctx.log(`cleanup: ${describeFailure('delete client', r)}`)
 }

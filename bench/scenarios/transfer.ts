@@ -1,10 +1,11 @@
 // Single-stream upload and download of each size into the file store and each RBD store.
 // Per run and size: the shared baselines (hashing, loopback sink/source), then for every store
-// Glint and Glance (upload, download, delete) and the rbd CLI on the same cluster.
+// Glint and Glance (upload with Content-Length, download, delete; upload chunked, delete) and
+// the rbd CLI on the same cluster. At most one stored copy exists at a time (disk is limited).
 
 import { caseResult, type CaseResult, type SubjectRecorder } from '../measure.js'
 import { createImage, deleteImage } from '../clients/api.js'
-import { downloadFromSource, downloadImage, uploadImage, uploadToSink } from '../clients/curl.js'
+import { downloadFromSource, downloadImage, uploadImage, uploadToSink, type UploadEncoding } from '../clients/curl.js'
 import { measureHashRate } from '../baselines/hash-rate.js'
 import { rbdExport, rbdImageName, rbdImport, rbdRemove } from '../baselines/rbd.js'
 import { MiB } from '../data-files.js'
@@ -17,18 +18,22 @@ import {
 // Hashing speed does not depend on the size; past 1 GiB a longer run only costs time.
 const MAX_HASH_MIB = 1024
 
+interface TargetCases { target?: Target, up: SubjectRecorder, upChunked: SubjectRecorder, down: SubjectRecorder }
+
 interface StoreCases {
   store: StoreUnderTest
-  upload: SubjectRecorder[]
-  download: SubjectRecorder[]
-  targets: Array<{ target?: Target, up: SubjectRecorder, down: SubjectRecorder }>
+  targets: TargetCases[]
   rbd?: { up: SubjectRecorder, down: SubjectRecorder }
+  upload: SubjectRecorder[]
+  uploadChunked: SubjectRecorder[]
+  download: SubjectRecorder[]
 }
 
 export const transfer: Scenario = {
   name: 'transfer',
   title: (o) => `Single-stream upload and download (${o.transferMiB.map(sizeLabel).join(', ')})`,
-  description: () => 'curl -T into PUT /v2/images/{id}/file (X-Image-Meta-Store) and curl -o /dev/null from GET .../file; MB/s = 10^6 bytes/s, curl\'s own rate. ' +
+  description: () => 'curl -T into PUT /v2/images/{id}/file with X-Image-Meta-Store, with Content-Length (as curl and openstacksdk send it) ' +
+    'or chunked (as python-glanceclient sends it); curl -o /dev/null from GET .../file. MB/s = 10^6 bytes/s, curl\'s own rate. ' +
     'Glint/baseline is against the slowest baseline of the row (the limit this machine sets).',
   async run (ctx) {
     const cases: CaseResult[] = []
@@ -42,23 +47,27 @@ async function runSize (ctx: BenchContext, mib: number): Promise<CaseResult[]> {
   const bytes = mib * MiB
   const hash = baselineRecorder(ctx, 'md5+sha512, 1 core (node:crypto)')
   const sink = baselineRecorder(ctx, 'curl -> trivial sink (loopback)', { server: true })
+  const sinkChunked = baselineRecorder(ctx, 'curl -> trivial sink (loopback), chunked', { server: true })
   const source = baselineRecorder(ctx, 'curl <- trivial source (loopback)', { server: true })
 
   const perStore: StoreCases[] = storesUnderTest(ctx).map((store) => {
     const targets = ([['glint', ctx.glint], ['glance', ctx.glance]] as const).map(([role, slot]) => ({
       target: slot.target,
       up: targetRecorder(ctx, slot, role, store),
+      upChunked: targetRecorder(ctx, slot, role, store),
       down: targetRecorder(ctx, slot, role, store)
     }))
     const clusters = store.cluster !== undefined ? [store.cluster] : []
     const rbd = store.cluster !== undefined
       ? { up: baselineRecorder(ctx, 'rbd import', { clusters }), down: baselineRecorder(ctx, 'rbd export', { clusters }) }
       : undefined
+    const rbdUp = rbd !== undefined ? [rbd.up] : []
     return {
       store,
       targets,
       rbd,
-      upload: [...targets.map((t) => t.up), hash, sink, ...(rbd !== undefined ? [rbd.up] : [])],
+      upload: [...targets.map((t) => t.up), hash, sink, ...rbdUp],
+      uploadChunked: [...targets.map((t) => t.upChunked), hash, sinkChunked, ...rbdUp],
       download: [...targets.map((t) => t.down), source, ...(rbd !== undefined ? [rbd.down] : [])]
     }
   })
@@ -67,9 +76,10 @@ async function runSize (ctx: BenchContext, mib: number): Promise<CaseResult[]> {
     ctx.log(`transfer ${sizeLabel(mib)}: run ${run + 1} of ${ctx.opts.runs}`)
     await hash.run(async () => await measureHashRate(Math.min(mib, MAX_HASH_MIB)))
     await sink.run(async () => await uploadToSink(ctx.trivial.url, file, bytes))
+    await sinkChunked.run(async () => await uploadToSink(ctx.trivial.url, file, bytes, 'chunked'))
     await source.run(async () => await downloadFromSource(ctx.trivial.url, file, bytes))
     for (const s of perStore) {
-      for (const t of rotate(s.targets, run)) await roundTrip(t, s.store.id, file, bytes)
+      for (const t of rotate(s.targets, run)) await roundTrips(t, s.store.id, file, bytes)
       if (s.rbd !== undefined && s.store.cluster?.up === true) {
         const name = rbdImageName()
         const imported = await s.rbd.up.run(async () => await rbdImport(s.store.cluster!, file, bytes, name))
@@ -85,23 +95,33 @@ async function runSize (ctx: BenchContext, mib: number): Promise<CaseResult[]> {
 
   return perStore.flatMap((s) => [
     caseResult(`transfer/${s.store.id}/${mib}/upload`, `upload ${sizeLabel(mib)} -> ${s.store.id}`, 'MB/s', s.upload),
+    caseResult(`transfer/${s.store.id}/${mib}/upload-chunked`, `upload ${sizeLabel(mib)} -> ${s.store.id}, chunked`, 'MB/s', s.uploadChunked),
     caseResult(`transfer/${s.store.id}/${mib}/download`, `download ${sizeLabel(mib)} <- ${s.store.id}`, 'MB/s', s.download)
   ])
 }
 
-/** Upload, then download what was uploaded, then delete it (deleting is not timed). */
-async function roundTrip (t: { target?: Target, up: SubjectRecorder, down: SubjectRecorder }, store: string, file: string, bytes: number): Promise<void> {
+/**
+ * Upload with Content-Length, download it, delete it; then upload chunked (downloading that
+ * one instead if the first upload failed) and delete it. Deleting is not timed.
+ */
+async function roundTrips (t: TargetCases, store: string, file: string, bytes: number): Promise<void> {
   if (t.target === undefined || t.up.skipped) return
-  const base = t.target.url
-  let imageId: string | undefined
-  try {
-    const uploaded = await t.up.run(async () => {
-      imageId = await createImage(base, `bench-transfer-${store}`)
-      return await uploadImage(base, imageId, store, file, bytes)
-    })
-    if (uploaded !== undefined) await t.down.run(async () => await downloadImage(base, imageId!, bytes))
-    else t.down.add(undefined, 'nothing to download: the upload failed')
-  } finally {
-    if (imageId !== undefined) await deleteImage(base, imageId)
+  let downloaded = false
+  for (const [encoding, recorder] of [['length', t.up], ['chunked', t.upChunked]] as Array<[UploadEncoding, SubjectRecorder]>) {
+    const base = t.target.url
+    let imageId: string | undefined
+    try {
+      const uploaded = await recorder.run(async () => {
+        imageId = await createImage(base, `bench-transfer-${store}`)
+        return await uploadImage(base, imageId, store, file, bytes, encoding)
+      })
+      if (uploaded !== undefined && !downloaded) {
+        downloaded = true
+        await t.down.run(async () => await downloadImage(base, imageId!, bytes))
+      }
+    } finally {
+      if (imageId !== undefined) await deleteImage(base, imageId)
+    }
   }
+  if (!downloaded) t.down.add(undefined, 'nothing to download: both uploads failed')
 }

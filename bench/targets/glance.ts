@@ -39,13 +39,13 @@ export async function startGlance (setup: GlanceSetup): Promise<Target> {
   const env = { GLANCE_DB_URL: PG_SERVER, GLANCE_DB_NAME: `glance_bench_${randomBytes(4).toString('hex')}` }
   const dropDatabase = async (): Promise<void> => {
     await runCommand('psql', [`${PG_SERVER}/postgres`, '-qtAX', '-c', `drop database if exists ${env.GLANCE_DB_NAME} with (force)`],
-      { timeoutMs: 60_000 })
+      { timeoutMs: 60_000, cleanup: true })
   }
   setup.log(`starting Glance on port ${port} (a fresh database needs db_sync: about a minute)`)
   const start = await runCommand(GLANCE_SCRIPT, ['start', '--port', String(port), '--workdir', workDir, '--file-dir', setup.fileDir],
     { timeoutMs: START_TIMEOUT_MS, env })
   const stop = async (): Promise<void> => {
-    await runCommand(GLANCE_SCRIPT, ['stop', '--workdir', workDir], { timeoutMs: 60_000 })
+    await runCommand(GLANCE_SCRIPT, ['stop', '--workdir', workDir], { timeoutMs: 60_000, cleanup: true })
     await dropDatabase()
   }
   if (start.code !== 0) {

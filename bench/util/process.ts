@@ -4,6 +4,12 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { openSync, closeSync } from 'node:fs'
 
+/**
+ * Aborted on the first Ctrl-C/SIGTERM: commands in flight are killed and no new run starts,
+ * so the scenarios fall through to their cleanup (images deleted, servers stopped).
+ */
+export const stopping = new AbortController()
+
 export interface CommandResult {
   code: number | null
   stdout: string
@@ -18,6 +24,8 @@ export interface CommandOptions {
   cwd?: string
   /** Write stdout to this file descriptor (e.g. /dev/null) instead of collecting it. */
   stdoutFd?: number
+  /** A cleanup step: runs to its end even after an interruption. */
+  cleanup?: boolean
 }
 
 export async function runCommand (command: string, args: string[], opts: CommandOptions): Promise<CommandResult> {
@@ -33,11 +41,15 @@ export async function runCommand (command: string, args: string[], opts: Command
   child.stderr!.on('data', (d) => { stderr += d })
   let timedOut = false
   const timer = setTimeout(() => { timedOut = true; killPid(child.pid, 'SIGKILL') }, opts.timeoutMs)
+  const onStop = (): void => { if (opts.cleanup !== true) killPid(child.pid, 'SIGKILL') }
+  stopping.signal.addEventListener('abort', onStop)
+  if (stopping.signal.aborted) onStop()
   const code = await new Promise<number | null>((resolve) => {
     child.on('error', (err) => { stderr += String(err); resolve(null) })
     child.on('close', (c) => resolve(c))
   })
   clearTimeout(timer)
+  stopping.signal.removeEventListener('abort', onStop)
   const wallSeconds = Number(process.hrtime.bigint() - started) / 1e9
   return { code, stdout, stderr, timedOut, wallSeconds }
 }
