@@ -9,6 +9,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url'
 import type { FileStoreConfig } from '../../config/load.js'
 import { isAllZero, storeError, type Backend, type ImageReader, type ImageWriter } from './backend.js'
 
+const BACKGROUND_FLUSH_BYTES = 64 * 1024 * 1024
+
 export function fileBackend (config: FileStoreConfig): Backend {
   const zeros = new Uint8Array(16 * 1024 * 1024)
 
@@ -28,6 +30,15 @@ export function fileBackend (config: FileStoreConfig): Backend {
     }
     let closed = false
     const closeOnce = async (): Promise<void> => { if (!closed) { closed = true; await file.close() } }
+    // Flush to disk while the upload goes on, so the final fsync only waits for the tail
+    // instead of the whole image sitting dirty in the page cache until the end.
+    let unflushed = 0
+    let flushing: Promise<void> | undefined
+    const flushInBackground = (): void => {
+      if (flushing !== undefined || unflushed < BACKGROUND_FLUSH_BYTES) return
+      unflushed = 0
+      flushing = file.datasync().catch(() => {}).finally(() => { flushing = undefined })
+    }
     return {
       async write (bytes, offset) {
         if (config.thin && isAllZero(bytes, zeros)) return
@@ -40,9 +51,12 @@ export function fileBackend (config: FileStoreConfig): Backend {
         } catch (err) {
           throw describe(err, config.dir)
         }
+        unflushed += bytes.byteLength
+        flushInBackground()
       },
       async commit (size) {
         try {
+          await flushing
           if (config.thin) await file.truncate(size)
           await file.sync()
           await closeOnce()
@@ -54,6 +68,7 @@ export function fileBackend (config: FileStoreConfig): Backend {
         return { url: pathToFileURL(target).href, metadata: {} }
       },
       async abort () {
+        await flushing
         await closeOnce().catch(() => {})
         await unlink(temp).catch(() => {})
       }
