@@ -28,6 +28,8 @@ export interface Options {
   workDir: string
   /** the command line, for the report */
   command: string
+  /** only redraw the chart and tables of this results file */
+  render?: string
 }
 
 const FULL = {
@@ -72,6 +74,7 @@ Options:
   --images N           images in the listing (default 1000)
   --wrk-seconds N      length of each wrk run (default 10)
   --out DIR            results directory (default bench/results)
+  --render FILE.json   measure nothing: redraw the chart and tables of a results file
   --work-dir DIR       scratch space for test files and server state (default /tmp/glint-bench/run-PID);
                        removed at the end
   -h, --help           this text
@@ -104,6 +107,7 @@ export function parseOptions (argv: string[]): Options | undefined {
       'wrk-seconds': { type: 'string' },
       out: { type: 'string' },
       'work-dir': { type: 'string' },
+      render: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false }
     },
     strict: true
@@ -132,6 +136,7 @@ export function parseOptions (argv: string[]): Options | undefined {
     idleTimeoutSec: profile.idleTimeoutSec,
     outDir: resolve(values.out ?? resolve(REPO_ROOT, 'bench', 'results')),
     workDir: resolve(values['work-dir'] ?? `/tmp/glint-bench/run-${process.pid}`),
+    render: values.render !== undefined ? resolve(values.render) : undefined,
     command: ['npm run bench', ...(argv.length > 0 ? ['--', ...argv] : [])].join(' ')
   }
 }

@@ -20,7 +20,7 @@ import { transfer } from './scenarios/transfer.js'
 import { parallelUploads } from './scenarios/parallel-uploads.js'
 import { bootStorm } from './scenarios/boot-storm.js'
 import { textTable } from './report/table.js'
-import { writeResults } from './report/write.js'
+import { renderResults, writeResults } from './report/write.js'
 import { stopping } from './util/process.js'
 import { collectLeftovers } from './leftovers.js'
 import { createdImages } from './clients/api.js'
@@ -77,6 +77,11 @@ async function main (): Promise<number> {
     return 2
   }
   if (opts === undefined) { process.stdout.write(HELP); return 0 }
+  if (opts.render !== undefined) {
+    const files = renderResults(opts.render)
+    process.stdout.write(`chart:   ${files.svg}\ntables:  ${files.markdown}\n`)
+    return 0
+  }
 
   const startedAt = new Date().toISOString()
   const cleanup = new Cleanup()

@@ -69,7 +69,9 @@ export function ratioChart (scenarios: ScenarioResult[], subtitle: string): stri
       }
       if (c.glintOverGlance === undefined && c.glintOverBaseline === undefined) {
         const glint = c.subjects.find((s) => s.role === 'glint')
-        out.push(`<text x="${x(1) + 6}" y="${y + 18}" fill="${COLORS.missing}" font-size="11">not measured${glint?.notMeasured !== undefined ? `: ${escapeXml(glint.notMeasured.slice(0, 80))}` : ''}</text>`)
+        // Left of the 1x line: that half of the plot is empty on this row and has room for the reason.
+        const reason = glint?.notMeasured !== undefined ? `: ${glint.notMeasured}` : ''
+        out.push(`<text x="${LABEL_WIDTH + 6}" y="${y + 18}" fill="${COLORS.missing}" font-size="11">${escapeXml(`not measured${reason}`.slice(0, 95))}</text>`)
       }
       y += ROW_HEIGHT
     }

@@ -1,7 +1,7 @@
 // Writes a run's results: JSON (everything), an SVG chart of the ratios and a markdown page
 // with the tables, all under the results directory with the run's timestamp in the name.
 
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { basename, join } from 'node:path'
 import type { ScenarioResult } from '../measure.js'
 import type { Machine } from '../machine.js'
@@ -33,8 +33,15 @@ export function writeResults (results: BenchResults, outDir: string): WrittenFil
   mkdirSync(outDir, { recursive: true })
   const stamp = results.startedAt.replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z').replace('T', '-')
   const stem = join(outDir, `bench-${stamp}${results.quick ? '-quick' : ''}`)
-  const files = { json: `${stem}.json`, svg: `${stem}.svg`, markdown: `${stem}.md` }
-  writeFileSync(files.json, JSON.stringify(results, null, 2) + '\n')
+  writeFileSync(`${stem}.json`, JSON.stringify(results, null, 2) + '\n')
+  return renderResults(`${stem}.json`)
+}
+
+/** (Re)draws the chart and the tables of a results file beside it (`--render FILE.json`). */
+export function renderResults (jsonFile: string): WrittenFiles {
+  const results = JSON.parse(readFileSync(jsonFile, 'utf8')) as BenchResults
+  const stem = jsonFile.replace(/\.json$/, '')
+  const files = { json: jsonFile, svg: `${stem}.svg`, markdown: `${stem}.md` }
   writeFileSync(files.svg, ratioChart(results.scenarios, `${results.startedAt.slice(0, 16).replace('T', ' ')} UTC, ${machineLine(results.machine)}`))
   writeFileSync(files.markdown, markdown(results, basename(files.svg)))
   return files
