@@ -3,6 +3,7 @@
 
 import t from 'tap'
 import { readdirSync, rmSync } from 'node:fs'
+import { connect } from 'node:net'
 import { join } from 'node:path'
 import { createImage, startGlint, rawHttp, type Glint } from './helpers/glint.js'
 import { download, eventually, memoryOf, upload, uploadLarge } from './helpers/data.js'
@@ -56,6 +57,23 @@ t.test('file store data path', async (t) => {
     t.ok(await eventually(async () => !storeFiles(glint).some((f) => f.includes(image.id))), 'no partial file left')
     const again = await upload(base, image.id, 1 * MiB)
     t.equal(again.status, 204, 'a later upload works')
+  })
+
+  t.test('a client gone before the upload even started leaves nothing, stuck in nothing', async (t) => {
+    for (let i = 0; i < 5; i++) {
+      const image = await createImage(glint, { name: `gone-${i}` })
+      // headers only, then the connection closes: the server is still preparing the upload
+      await new Promise<void>((resolve) => {
+        const socket = connect(glint.port, '127.0.0.1', () => {
+          socket.write(`PUT /v2/images/${image.id}/file HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\nContent-Length: 5000000\r\n\r\nabc`, () => { socket.destroy(); resolve() })
+        })
+      })
+      // The server may still be preparing the dead request (the image is briefly 'saving' and
+      // a new upload gets 409); it must end back in queued with nothing kept.
+      t.ok(await eventually(async () => (await upload(base, image.id, 1000)).status === 204), 'not left stuck in saving: a new upload succeeds')
+      const files = storeFiles(glint).filter((f) => f.includes(image.id))
+      t.same(files, [image.id], 'only the finished upload\'s file, no partial one')
+    }
   })
 
   t.test('a Content-Length larger than the bytes sent: queued, no file', async (t) => {

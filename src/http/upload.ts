@@ -95,6 +95,9 @@ export function receiveUpload (ex: Exchange, ctx: AppContext): void {
     const image = await visibleImage(ctx, ex, ex.params[0])
     upload = { ctx, ex, image, declaredSize, received: 0, limit: Infinity }
     await pipeline.beforeUpload(upload)
+    // The client left (or a limit failed) while we prepared: fail() already ran without a
+    // session, so undo what beforeUpload did and never open one.
+    if (failed) { await pipeline.onFailure(upload, new Error('upload ended before it started')); return }
     session = new UploadSession(upload.store!, ctx.hashers, image.id, Math.max(declaredSize, 0))
     session.onFailure((e) => fail(Object.assign(new Error(e.message), { code: e.code })))
     for (const chunk of early.splice(0)) accept(chunk)
