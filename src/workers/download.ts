@@ -19,7 +19,6 @@ export interface DownloadSink {
   res: HttpResponse
   /** Called once inside cork() before the first byte: status line and headers. */
   writeHead: () => void
-  isAborted: () => boolean
   onAbort: (fn: () => void) => void
 }
 

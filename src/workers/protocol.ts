@@ -1,7 +1,8 @@
 // Messages between the main thread and a store worker. Each upload or download is one
 // long-lived piscina task fed over its own MessagePort (piscina has no worker affinity, so
-// per-upload state cannot live in a worker across tasks). Buffers are transferred, never
-// copied, and travel back to be reused.
+// per-upload state cannot live in a worker across tasks). Upload chunks are shared
+// (SharedArrayBuffer, read by the store worker and a hasher thread at once), download
+// buffers are transferred; neither is ever copied, and both are reused.
 
 import type { MessagePort } from 'node:worker_threads'
 import type { StoreConfig } from '../config/load.js'
@@ -11,15 +12,13 @@ export interface WorkerInit { store: StoreConfig }
 export interface UploadTask { op: 'upload', port: MessagePort, imageId: string, declaredSize: number }
 export interface DownloadTask { op: 'download', port: MessagePort, imageId: string, url: string, offset: number, length: number }
 export interface DeleteTask { op: 'delete', imageId: string, url: string }
-export interface ProbeTask { op: 'probe' }
-export type StoreTask = UploadTask | DownloadTask | DeleteTask | ProbeTask
+export type StoreTask = UploadTask | DownloadTask | DeleteTask
 
 /** What the store worker returns for an upload: md5 and size it computed, where the data lives. */
 export interface StoredImage { size: number, checksum: string, url: string, metadata: Record<string, unknown> }
 
 /** An upload's complete outcome: the stored image plus the sha512 from the hasher thread. */
 export interface UploadResult extends StoredImage { osHashAlgo: string, osHashValue: string }
-export interface ProbeResult { ok: boolean, fsid?: string, detail?: Record<string, unknown> }
 
 /** main → worker during an upload */
 export type UploadMessage =

@@ -30,7 +30,6 @@ async function perform (task: StoreTask): Promise<unknown> {
     case 'upload': return await upload(task)
     case 'download': return await download(task)
     case 'delete': return await backend.remove(task.imageId, task.url)
-    case 'probe': return await backend.probe()
   }
 }
 

@@ -4,7 +4,7 @@
 import { Piscina } from 'piscina'
 import { mkdirSync } from 'node:fs'
 import type { StoreConfig } from '../config/load.js'
-import type { ProbeResult, StoreTask, TaskOutcome, WorkerInit } from './protocol.js'
+import type { StoreTask, TaskOutcome, WorkerInit } from './protocol.js'
 
 export interface Store {
   readonly id: string
@@ -79,5 +79,3 @@ function createStore (config: StoreConfig, isDefault: boolean): StoreImpl {
     }
   }
 }
-
-export type { ProbeResult }

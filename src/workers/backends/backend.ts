@@ -22,7 +22,6 @@ export interface Backend {
   openReader (imageId: string, url: string): Promise<ImageReader>
   /** Removes the image's data; an image already gone is not an error. */
   remove (imageId: string, url: string): Promise<void>
-  probe (): Promise<{ ok: boolean, fsid?: string }>
   close (): Promise<void>
 }
 

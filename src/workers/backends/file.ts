@@ -100,11 +100,7 @@ export function fileBackend (config: FileStoreConfig): Backend {
     await unlink(path).catch((err) => { if (err.code !== 'ENOENT') throw describe(err, config.dir) })
   }
 
-  async function probe (): Promise<{ ok: boolean }> {
-    return { ok: await exists(config.dir) }
-  }
-
-  return { createWriter, openReader, remove, probe, close: async () => {} }
+  return { createWriter, openReader, remove, close: async () => {} }
 }
 
 async function exists (path: string): Promise<boolean> {

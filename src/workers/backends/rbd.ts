@@ -127,11 +127,6 @@ export function rbdBackend (config: RbdStoreConfig): Backend {
     await removeImage(pool, imageId)
   }
 
-  async function probe (): Promise<{ ok: boolean, fsid?: string }> {
-    const { cluster } = await connection()
-    return { ok: true, fsid: cluster.fsid }
-  }
-
   async function close (): Promise<void> {
     if (connecting === undefined) return
     const { cluster, pool } = await connecting.catch(() => ({ cluster: undefined, pool: undefined }))
@@ -139,7 +134,7 @@ export function rbdBackend (config: RbdStoreConfig): Backend {
     await cluster?.shutdown().catch(() => {})
   }
 
-  return { createWriter, openReader, remove, probe, close }
+  return { createWriter, openReader, remove, close }
 }
 
 /**
