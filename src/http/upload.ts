@@ -11,6 +11,7 @@ import { policyLayer } from '../pipeline/policy.js'
 import { quotaLayer } from '../pipeline/quota.js'
 import { locationLayer } from '../pipeline/location.js'
 import { UploadSession } from '../workers/upload.js'
+import { deserializeError } from '../workers/protocol.js'
 import { storeFailure } from '../workers/image-data.js'
 import { visibleImage } from './routes/images.js'
 
@@ -99,7 +100,7 @@ export function receiveUpload (ex: Exchange, ctx: AppContext): void {
     // session, so undo what beforeUpload did and never open one.
     if (failed) { await pipeline.onFailure(upload, new Error('upload ended before it started')); return }
     session = new UploadSession(upload.store!, ctx.hashers, image.id, Math.max(declaredSize, 0))
-    session.onFailure((e) => fail(Object.assign(new Error(e.message), { code: e.code })))
+    session.onFailure((e) => fail(deserializeError(e)))
     for (const chunk of early.splice(0)) accept(chunk)
     if (ended) { await finish(); return }
     if (paused && !failed && !ex.aborted) { paused = false; ex.res.resume() }

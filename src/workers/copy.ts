@@ -8,7 +8,7 @@ import type { Store } from './stores.js'
 import type { Hashers } from './hashers.js'
 import { UploadSession } from './upload.js'
 import { sharedBuffers } from './buffer-pool.js'
-import type { DownloadMessage, UploadResult } from './protocol.js'
+import { deserializeError, type DownloadMessage, type UploadResult } from './protocol.js'
 
 const READ_BUFFER_BYTES = 4 * 1024 * 1024
 const READ_AHEAD = 4
@@ -23,10 +23,10 @@ export async function copyImageData (from: Store, url: string, to: Store, hasher
     await new Promise<void>((resolve, reject) => {
       let received = 0
       const fail = (err: Error): void => { failed ??= err; port.close(); reject(err) }
-      session.onFailure((e) => fail(Object.assign(new Error(e.message), { code: e.code })))
+      session.onFailure((e) => fail(deserializeError(e)))
       port.on('message', (message: DownloadMessage) => {
         if (failed !== undefined) return
-        if (message.type === 'error') { fail(Object.assign(new Error(message.error.message), { code: message.error.code })); return }
+        if (message.type === 'error') { fail(deserializeError(message.error)); return }
         session.write(new Uint8Array(message.buffer, 0, message.length))
         received += message.length
         const lendBack = (): void => { if (failed === undefined && received < image.size) port.postMessage({ type: 'ack', buffer: message.buffer }, [message.buffer]) }

@@ -6,7 +6,7 @@
 import { MessageChannel } from 'node:worker_threads'
 import type { Store } from './stores.js'
 import { sharedBuffers } from './buffer-pool.js'
-import type { DownloadMessage, SerializedError } from './protocol.js'
+import { deserializeError, serializeError, type DownloadMessage, type SerializedError } from './protocol.js'
 import type { HttpResponse } from '../http/uws.js'
 
 const READ_BUFFER_BYTES = 1024 * 1024
@@ -40,7 +40,7 @@ export function streamDownload (store: Store, imageId: string, url: string, offs
       port.postMessage({ type: 'cancel' })
       port.close()
       for (const item of queue) sharedBuffers.give(item.buffer)
-      if (err !== undefined) reject(Object.assign(new Error(err.message), { code: err.code, headSent }))
+      if (err !== undefined) reject(Object.assign(deserializeError(err), { headSent }))
       else resolve(sent)
     }
     sink.onAbort(() => done())
@@ -95,6 +95,6 @@ export function streamDownload (store: Store, imageId: string, url: string, offs
     const buffers = Array.from({ length: lent }, () => sharedBuffers.take(READ_BUFFER_BYTES))
     port.postMessage({ type: 'start', buffers }, buffers)
     store.run({ op: 'download', port: port2, imageId, url, offset, length }, [port2])
-      .catch((err) => done({ message: String(err?.message ?? err), code: err?.code }))
+      .catch((err) => done(serializeError(err)))
   })
 }

@@ -2,7 +2,7 @@
 
 import { Piscina } from 'piscina'
 import { MessageChannel, type MessagePort } from 'node:worker_threads'
-import type { TaskOutcome } from './protocol.js'
+import { unwrapOutcome, type TaskOutcome } from './protocol.js'
 
 export interface Hashers {
   /** Starts one digest; feed `port` with chunks, then 'end'. */
@@ -22,10 +22,8 @@ export function createHashers (threads: number): Hashers {
   return {
     start (algorithm) {
       const { port1, port2 } = new MessageChannel()
-      const result = pool.run({ port: port2, algorithm }, { transferList: [port2] }).then((outcome: TaskOutcome) => {
-        if (!outcome.ok) throw Object.assign(new Error(outcome.error.message), { code: outcome.error.code })
-        return outcome.value as { size: number, hex: string }
-      })
+      const result = pool.run({ port: port2, algorithm }, { transferList: [port2] })
+        .then((outcome: TaskOutcome) => unwrapOutcome<{ size: number, hex: string }>(outcome))
       return { port: port1, result }
     },
     close: async () => { await pool.destroy() }

@@ -44,3 +44,14 @@ export function serializeError (err: unknown): SerializedError {
   const e = err as { message?: string, code?: string }
   return { message: e?.message ?? String(err), code: e?.code }
 }
+
+/** The error a SerializedError stands for, on this side of the thread boundary. */
+export function deserializeError (error: SerializedError): Error & { code?: string } {
+  return Object.assign(new Error(error.message), { code: error.code })
+}
+
+/** A worker task's value, or its error thrown again here. */
+export function unwrapOutcome<T> (outcome: TaskOutcome): T {
+  if (!outcome.ok) throw deserializeError(outcome.error)
+  return outcome.value as T
+}

@@ -6,7 +6,7 @@ import { workerData } from 'piscina'
 import type { MessagePort } from 'node:worker_threads'
 import { fileBackend } from './backends/file.js'
 import { rbdBackend } from './backends/rbd.js'
-import type { Backend } from './backends/backend.js'
+import { storeError, type Backend } from './backends/backend.js'
 import { StreamDigest } from './hashing.js'
 import {
   serializeError, type TaskOutcome, type DownloadControl, type DownloadTask, type StoreTask, type UploadMessage,
@@ -88,7 +88,7 @@ async function upload (task: UploadTask): Promise<StoredImage> {
           }
         })()
       } else {
-        void fail(Object.assign(new Error('upload aborted'), { code: 'GLINT_ABORTED' }))
+        void fail(storeError('GLINT_ABORTED', 'upload aborted'))
       }
     })
   })
@@ -129,7 +129,7 @@ async function download (task: DownloadTask): Promise<void> {
         if (stopped) return
         try {
           const n = await read
-          if (n !== want) throw Object.assign(new Error(`short read at ${at}: ${n} of ${want} bytes`), { code: 'EIO' })
+          if (n !== want) throw storeError('EIO', `short read at ${at}: ${n} of ${want} bytes`)
           port.postMessage({ type: 'data', buffer, length: n }, [buffer])
           if (at + n >= end) finish()
         } catch (err) {

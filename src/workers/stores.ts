@@ -4,7 +4,7 @@
 import { Piscina } from 'piscina'
 import { mkdirSync } from 'node:fs'
 import type { StoreConfig } from '../config/load.js'
-import type { StoreTask, TaskOutcome, WorkerInit } from './protocol.js'
+import { unwrapOutcome, type StoreTask, type WorkerInit } from './protocol.js'
 
 export interface Store {
   readonly id: string
@@ -67,9 +67,7 @@ function createStore (config: StoreConfig, isDefault: boolean): StoreImpl {
     chunkSize,
     pool,
     async run (task, transfer) {
-      const outcome: TaskOutcome = await pool.run(task, { transferList: transfer })
-      if (!outcome.ok) throw Object.assign(new Error(outcome.error.message), { code: outcome.error.code })
-      return outcome.value as any
+      return unwrapOutcome(await pool.run(task, { transferList: transfer }))
     },
     properties () {
       if (config.type === 'file') {

@@ -8,7 +8,7 @@ import { MessageChannel, type MessagePort } from 'node:worker_threads'
 import type { Store } from './stores.js'
 import type { Hashers } from './hashers.js'
 import { OS_HASH_ALGO } from './hashing.js'
-import type { SerializedError, StoredImage, UploadReply, UploadResult } from './protocol.js'
+import { serializeError, type SerializedError, type StoredImage, type UploadReply, type UploadResult } from './protocol.js'
 
 /** At most this many bytes of one upload are in memory at once, whatever its size. */
 export const UPLOAD_WINDOW_BYTES = 32 * 1024 * 1024
@@ -65,7 +65,7 @@ export class UploadSession {
     // A task that fails before finish() (the store could not even start the image: cluster
     // down, directory missing) must stop the upload now, not when the client gives up.
     for (const task of [this.stored, this.hashed]) {
-      task.catch((err) => { if (!this.closed) this.reportFailure({ message: err.message, code: err.code }) })
+      task.catch((err) => { if (!this.closed) this.reportFailure(serializeError(err)) })
     }
   }
 
