@@ -1,21 +1,22 @@
-// Reusable transfer buffers. A buffer travels to a worker and back (transfer moves the
-// memory, it does not copy it), so after warm-up an upload or download allocates nothing.
+// Reusable I/O buffers. Download buffers travel to a store worker and back (transfer moves
+// the memory, it does not copy it); upload buffers are shared with two threads and return
+// once both have read them. Either way, after warm-up a transfer allocates nothing.
 
-export class BufferPool {
-  private readonly free = new Map<number, ArrayBuffer[]>()
+export class BufferPool<B extends ArrayBuffer | SharedArrayBuffer> {
+  private readonly free = new Map<number, B[]>()
   private retained = 0
 
   /** Keeps at most `maxRetainedBytes` of idle buffers; the rest are left to the GC. */
-  constructor (private readonly maxRetainedBytes: number) {}
+  constructor (private readonly allocate: (size: number) => B, private readonly maxRetainedBytes: number) {}
 
-  take (size: number): ArrayBuffer {
+  take (size: number): B {
     const buffer = this.free.get(size)?.pop()
-    if (buffer === undefined) return new ArrayBuffer(size)
+    if (buffer === undefined) return this.allocate(size)
     this.retained -= size
     return buffer
   }
 
-  give (buffer: ArrayBuffer): void {
+  give (buffer: B): void {
     const size = buffer.byteLength
     if (size === 0 || this.retained + size > this.maxRetainedBytes) return
     let list = this.free.get(size)
@@ -25,4 +26,7 @@ export class BufferPool {
   }
 }
 
-export const sharedBuffers = new BufferPool(256 * 1024 * 1024)
+const RETAINED_BYTES = 256 * 1024 * 1024
+
+export const downloadBuffers = new BufferPool((size) => new ArrayBuffer(size), RETAINED_BYTES)
+export const uploadBuffers = new BufferPool((size) => new SharedArrayBuffer(size), RETAINED_BYTES)

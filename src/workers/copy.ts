@@ -7,7 +7,7 @@ import { MessageChannel } from 'node:worker_threads'
 import type { Store } from './stores.js'
 import type { Hashers } from './hashers.js'
 import { UploadSession } from './upload.js'
-import { sharedBuffers } from './buffer-pool.js'
+import { downloadBuffers } from './buffer-pool.js'
 import { deserializeError, type DownloadMessage, type UploadResult } from './protocol.js'
 
 const READ_BUFFER_BYTES = 4 * 1024 * 1024
@@ -34,7 +34,7 @@ export async function copyImageData (from: Store, url: string, to: Store, hasher
         session.onDrain(lendBack)
         if (received >= image.size) { port.close(); resolve() }
       })
-      const buffers = Array.from({ length: READ_AHEAD }, () => sharedBuffers.take(READ_BUFFER_BYTES))
+      const buffers = Array.from({ length: READ_AHEAD }, () => downloadBuffers.take(READ_BUFFER_BYTES))
       port.postMessage({ type: 'start', buffers }, buffers)
       from.run({ op: 'download', port: port2, imageId: image.id, url, offset: 0, length: image.size }, [port2])
         .catch((err) => fail(err))

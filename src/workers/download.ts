@@ -5,7 +5,7 @@
 
 import { MessageChannel } from 'node:worker_threads'
 import type { Store } from './stores.js'
-import { sharedBuffers } from './buffer-pool.js'
+import { downloadBuffers } from './buffer-pool.js'
 import { deserializeError, serializeError, type DownloadMessage, type SerializedError } from './protocol.js'
 import type { HttpResponse } from '../http/uws.js'
 
@@ -39,7 +39,7 @@ export function streamDownload (store: Store, imageId: string, url: string, offs
       activeDownloads--
       port.postMessage({ type: 'cancel' })
       port.close()
-      for (const item of queue) sharedBuffers.give(item.buffer)
+      for (const item of queue) downloadBuffers.give(item.buffer)
       if (err !== undefined) reject(Object.assign(deserializeError(err), { headSent }))
       else resolve(sent)
     }
@@ -47,7 +47,7 @@ export function streamDownload (store: Store, imageId: string, url: string, offs
 
     // The worker stops reading at the end of the range; a buffer it no longer needs is dropped.
     const giveBack = (buffer: ArrayBuffer): void => {
-      if (finished) sharedBuffers.give(buffer)
+      if (finished) downloadBuffers.give(buffer)
       else port.postMessage({ type: 'ack', buffer }, [buffer])
     }
 
@@ -85,14 +85,14 @@ export function streamDownload (store: Store, imageId: string, url: string, offs
     })
 
     port.on('message', (message: DownloadMessage) => {
-      if (finished) { if (message.type === 'data') sharedBuffers.give(message.buffer); return }
+      if (finished) { if (message.type === 'data') downloadBuffers.give(message.buffer); return }
       if (message.type === 'error') { done(message.error); return }
       queue.push(message)
       pump()
     })
 
     const lent = Math.min(activeDownloads > STORM ? 2 : READ_AHEAD, Math.ceil(length / READ_BUFFER_BYTES))
-    const buffers = Array.from({ length: lent }, () => sharedBuffers.take(READ_BUFFER_BYTES))
+    const buffers = Array.from({ length: lent }, () => downloadBuffers.take(READ_BUFFER_BYTES))
     port.postMessage({ type: 'start', buffers }, buffers)
     store.run({ op: 'download', port: port2, imageId, url, offset, length }, [port2])
       .catch((err) => done(serializeError(err)))

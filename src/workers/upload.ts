@@ -7,25 +7,12 @@
 import { MessageChannel, type MessagePort } from 'node:worker_threads'
 import type { Store } from './stores.js'
 import type { Hashers } from './hashers.js'
+import { uploadBuffers } from './buffer-pool.js'
 import { OS_HASH_ALGO } from './hashing.js'
 import { serializeError, type SerializedError, type StoredImage, type UploadReply, type UploadResult } from './protocol.js'
 
 /** At most this many bytes of one upload are in memory at once, whatever its size. */
 export const UPLOAD_WINDOW_BYTES = 32 * 1024 * 1024
-
-/** Idle shared buffers kept for the next uploads, by size. */
-const idleBuffers = new Map<number, SharedArrayBuffer[]>()
-const MAX_IDLE_PER_SIZE = 64
-
-function takeBuffer (size: number): SharedArrayBuffer {
-  return idleBuffers.get(size)?.pop() ?? new SharedArrayBuffer(size)
-}
-
-function returnBuffer (buffer: SharedArrayBuffer): void {
-  let list = idleBuffers.get(buffer.byteLength)
-  if (list === undefined) { list = []; idleBuffers.set(buffer.byteLength, list) }
-  if (list.length < MAX_IDLE_PER_SIZE) list.push(buffer)
-}
 
 export class UploadSession {
   private readonly storePort: MessagePort
@@ -83,7 +70,7 @@ export class UploadSession {
     let at = 0
     while (at < chunk.byteLength) {
       if (this.current === undefined) {
-        this.current = new Uint8Array(takeBuffer(this.bufferSize))
+        this.current = new Uint8Array(uploadBuffers.take(this.bufferSize))
         this.filled = 0
       }
       const n = Math.min(chunk.byteLength - at, this.bufferSize - this.filled)
@@ -128,10 +115,10 @@ export class UploadSession {
   private close (): void {
     this.storePort.close()
     this.hashPort.close()
-    if (this.current !== undefined) returnBuffer(this.current.buffer as SharedArrayBuffer)
+    if (this.current !== undefined) uploadBuffers.give(this.current.buffer as SharedArrayBuffer)
     this.current = undefined
     // Both tasks have settled, so neither reader touches these buffers any more.
-    for (const { buffer } of this.shipped.values()) returnBuffer(buffer)
+    for (const { buffer } of this.shipped.values()) uploadBuffers.give(buffer)
     this.shipped.clear()
   }
 
@@ -146,7 +133,7 @@ export class UploadSession {
     const entry = this.shipped.get(seq)
     if (entry === undefined || --entry.holders > 0) return
     this.shipped.delete(seq)
-    returnBuffer(entry.buffer)
+    uploadBuffers.give(entry.buffer)
     if (this.drainWaiter !== undefined && this.hasRoom()) {
       const waiter = this.drainWaiter
       this.drainWaiter = undefined
