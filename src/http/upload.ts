@@ -31,6 +31,11 @@ export function receiveUpload (ex: Exchange, ctx: AppContext): void {
   let paused = true
   const early: Uint8Array[] = []
 
+  // Touching the response after the client left throws, so the abort check lives here.
+  const resumeSocket = (): void => {
+    if (paused && !ex.aborted) { paused = false; ex.res.resume() }
+  }
+
   const fail = (err: unknown): void => {
     if (failed) return
     failed = true
@@ -40,7 +45,7 @@ export function receiveUpload (ex: Exchange, ctx: AppContext): void {
       if (ex.aborted) return
       // uWS reads and drops the rest of the body, which keeps the connection usable and
       // lets the client read our answer (closing with unread input would reset it).
-      if (paused) { paused = false; ex.res.resume() }
+      resumeSocket()
       ex.fail(upload?.store !== undefined ? storeFailure(upload.store, err) : err)
     })()
   }
@@ -63,7 +68,7 @@ export function receiveUpload (ex: Exchange, ctx: AppContext): void {
       throw err
     }
     // A paused socket would never read the connection's next request.
-    if (paused && !ex.aborted) { paused = false; ex.res.resume() }
+    resumeSocket()
     ex.empty(204)
   }
 
@@ -83,7 +88,7 @@ export function receiveUpload (ex: Exchange, ctx: AppContext): void {
       if (chunk.byteLength > 0 && !accept(chunk) && !isLast) {
         ex.res.pause()
         paused = true
-        session.onDrain(() => { if (!failed && !ex.aborted) { paused = false; ex.res.resume() } })
+        session.onDrain(() => { if (!failed) resumeSocket() })
       }
       if (isLast) finish().catch(fail)
     } catch (err) {
@@ -103,6 +108,6 @@ export function receiveUpload (ex: Exchange, ctx: AppContext): void {
     session.onFailure((e) => fail(deserializeError(e)))
     for (const chunk of early.splice(0)) accept(chunk)
     if (ended) { await finish(); return }
-    if (paused && !failed && !ex.aborted) { paused = false; ex.res.resume() }
+    if (!failed) resumeSocket()
   })().catch(fail)
 }
