@@ -4,11 +4,12 @@
 
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import postgres from 'postgres'
+import { freePort } from '../../bench/util/paths.js'
+
 
 export const ROOT = resolve(import.meta.dirname, '..', '..')
 export const PG_ADMIN_URL = process.env.GLINT_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
@@ -36,17 +37,6 @@ export interface Glint {
 }
 
 export interface Reply { status: number, headers: Headers, text: string, json: any }
-
-export async function freePort (): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const srv = createServer()
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number }
-      srv.close(() => resolve(port))
-    })
-    srv.on('error', reject)
-  })
-}
 
 export async function createDatabase (): Promise<{ url: string, drop: () => Promise<void> }> {
   const name = `glint_test_${randomBytes(6).toString('hex')}`
