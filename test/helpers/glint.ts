@@ -10,7 +10,6 @@ import { randomBytes } from 'node:crypto'
 import postgres from 'postgres'
 import { freePort } from '../../bench/util/paths.js'
 
-
 export const ROOT = resolve(import.meta.dirname, '..', '..')
 export const PG_ADMIN_URL = process.env.GLINT_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
 
