@@ -79,8 +79,8 @@ export async function sendImageData (ex: Exchange, ctx: AppContext): Promise<voi
         if (!ex.aborted) ex.res.close()
         return
       }
-      lastError = storeFailure(store, err)
-      if ((err as { code?: string }).code === 'ENOENT') lastError = undefined
+      // no data in this store (ENOENT): try the next; nothing anywhere answers 204 below
+      lastError = (err as { code?: string }).code === 'ENOENT' ? undefined : storeFailure(store, err)
     }
   }
   if (lastError !== undefined) throw lastError

@@ -3,7 +3,7 @@
 
 import type { AppContext } from '../context.js'
 import { Errors, GlintError } from '../http/errors.js'
-import type { ImageRecord } from '../registry/images.js'
+import type { ImageLocation, ImageRecord } from '../registry/images.js'
 import { removeLocation } from '../registry/images.js'
 import type { Store } from './stores.js'
 
@@ -32,13 +32,17 @@ export async function deleteImageData (ctx: AppContext, image: ImageRecord): Pro
   for (const location of image.locations) {
     const store = ctx.stores.get(location.store)
     if (store === undefined) continue // a store no longer configured: nothing Glint can remove
-    try {
-      await store.run({ op: 'delete', imageId: image.id, url: location.url })
-    } catch (err) {
-      const failure = storeFailure(store, err)
-      if (failure.code === 'GLINT_STORE_BUSY') throw Errors.imageInUse(image.id)
-      throw failure
-    }
-    await removeLocation(ctx.sql, image.id, location.store)
+    await removeImageCopy(ctx, store, image.id, location)
   }
+}
+
+/** Removes one store's copy of the image's data, then its location; 409 while the copy is in use. */
+export async function removeImageCopy (ctx: AppContext, store: Store, imageId: string, location: ImageLocation): Promise<void> {
+  try {
+    await store.run({ op: 'delete', imageId, url: location.url })
+  } catch (err) {
+    const failure = storeFailure(store, err)
+    throw failure.code === 'GLINT_STORE_BUSY' ? Errors.imageInUse(imageId) : failure
+  }
+  await removeLocation(ctx.sql, imageId, location.store)
 }

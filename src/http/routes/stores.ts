@@ -5,8 +5,7 @@ import { Errors } from '../errors.js'
 import type { Exchange } from '../exchange.js'
 import type { Routes } from '../router.js'
 import { assertOwner, visibleImage } from './images.js'
-import { removeLocation } from '../../registry/images.js'
-import { storeFailure } from '../../workers/image-data.js'
+import { removeImageCopy } from '../../workers/image-data.js'
 
 function storeInfo (ctx: AppContext, detail: boolean): unknown {
   return {
@@ -34,13 +33,7 @@ async function deleteFromStore (ex: Exchange, ctx: AppContext): Promise<void> {
   const location = image.locations.find((l) => l.store === storeId)
   if (location === undefined) throw Errors.storeNotHolding(imageId, storeId)
   if (image.locations.length === 1) throw Errors.lastLocation()
-  try {
-    await store.run({ op: 'delete', imageId, url: location.url })
-  } catch (err) {
-    const failure = storeFailure(store, err)
-    throw failure.code === 'GLINT_STORE_BUSY' ? Errors.imageInUse(imageId) : failure
-  }
-  await removeLocation(ctx.sql, imageId, storeId)
+  await removeImageCopy(ctx, store, imageId, location)
   ex.empty(204)
 }
 
