@@ -2,7 +2,8 @@
 // checksums computed inline, status and failure handling, ranges, bounded memory.
 
 import t from 'tap'
-import { readdirSync, rmSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+import { closeSync, constants, openSync, readdirSync, rmSync } from 'node:fs'
 import { connect } from 'node:net'
 import { join } from 'node:path'
 import { createImage, startGlint, rawHttp, type Glint } from './helpers/glint.js'
@@ -218,4 +219,65 @@ t.test('a missing store directory is a clear 503, not a crash', async (t) => {
   t.match(JSON.parse(up.body).message, /does not exist/)
   t.equal((await glint.request('GET', `/v2/images/${image.id}`)).json.status, 'queued')
   t.equal((await glint.request('GET', '/healthcheck')).status, 200)
+})
+
+// Uploads are written with O_DIRECT (src/workers/backends/direct-file.ts): the disk reads
+// the upload buffers, nothing is copied into the page cache. What is in the page cache right
+// after an upload tells which path the bytes took: fincore counts a file's cached bytes.
+const PAGE = 4096
+
+function cachedBytes (path: string): number {
+  return Number(execFileSync('fincore', ['--bytes', '--noheadings', '--raw', '-o', 'RES', path], { encoding: 'utf8' }).trim())
+}
+
+function directIoRefusedIn (dir: string): string | undefined {
+  const probe = join(dir, '.direct-io-probe')
+  try {
+    closeSync(openSync(probe, constants.O_WRONLY | constants.O_CREAT | constants.O_DIRECT))
+    return undefined
+  } catch (err) {
+    return `this file system refuses O_DIRECT (${(err as Error).message})`
+  } finally {
+    rmSync(probe, { force: true })
+  }
+}
+
+t.test('uploads bypass the page cache (direct I/O); only an unaligned tail is buffered', async (t) => {
+  const glint = await startGlint()
+  t.teardown(() => glint.stop())
+  const refused = directIoRefusedIn(join(glint.dataDir, 'images'))
+  if (refused !== undefined) { t.skip(refused); return }
+  for (const size of [16 * MiB, 16 * MiB + 1, 3 * MiB + 5]) {
+    const image = await createImage(glint, { name: `direct-${size}` })
+    const up = await upload(glint.url, image.id, size, { chunked: true, chunkSize: 300_000 })
+    t.equal(up.status, 204)
+    const file = join(glint.dataDir, 'images', image.id)
+    const tail = size % PAGE === 0 ? 0 : PAGE
+    t.ok(cachedBytes(file) <= tail, `${size} bytes uploaded, ${cachedBytes(file)} of them in the page cache (at most the ${tail}-byte tail page)`)
+    const down = await download(glint.url, `/v2/images/${image.id}/file`)
+    t.equal(down.digest.sha512, up.sent.sha512, 'the bytes read back are the bytes sent')
+  }
+})
+
+t.test('memory that cannot go direct falls back to buffered writes, same bytes', async (t) => {
+  // Without WebAssembly (--jitless) upload buffers are plain SharedArrayBuffers, which are
+  // not page-aligned: the first direct write is refused with EINVAL and the file store goes
+  // on through the page cache. (--jitless also rules out PGlite: real PostgreSQL here.)
+  const glint = await startGlint({ database: 'postgres', env: { NODE_OPTIONS: '--jitless' } })
+  t.teardown(() => glint.stop())
+  const refused = directIoRefusedIn(join(glint.dataDir, 'images'))
+  for (const size of [1, 8 * MiB + 1]) {
+    const image = await createImage(glint, { name: `buffered-${size}` })
+    const up = await upload(glint.url, image.id, size, { chunked: true, chunkSize: 300_000 })
+    t.equal(up.status, 204)
+    const shown = (await glint.request('GET', `/v2/images/${image.id}`)).json
+    t.equal(shown.status, 'active')
+    t.equal(shown.checksum, up.sent.md5)
+    t.equal(shown.os_hash_value, up.sent.sha512)
+    const file = join(glint.dataDir, 'images', image.id)
+    if (refused === undefined) t.ok(cachedBytes(file) >= size - PAGE, `the ${size} bytes went through the page cache (${cachedBytes(file)} cached)`)
+    const down = await download(glint.url, `/v2/images/${image.id}/file`)
+    t.equal(down.digest.sha512, up.sent.sha512, 'the bytes read back are the bytes sent')
+  }
+  t.equal(storeFiles(glint).filter((f) => f.endsWith('.partial')).length, 0, 'no temporary file left behind')
 })

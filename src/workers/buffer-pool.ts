@@ -2,6 +2,8 @@
 // the memory, it does not copy it); upload buffers are shared with two threads and return
 // once both have read them. Either way, after warm-up a transfer allocates nothing.
 
+import { pageAlignedSharedBuffer } from './aligned-memory.js'
+
 export class BufferPool<B extends ArrayBuffer | SharedArrayBuffer> {
   private readonly free = new Map<number, B[]>()
   private retained = 0
@@ -29,4 +31,5 @@ export class BufferPool<B extends ArrayBuffer | SharedArrayBuffer> {
 const RETAINED_BYTES = 256 * 1024 * 1024
 
 export const downloadBuffers = new BufferPool((size) => new ArrayBuffer(size), RETAINED_BYTES)
-export const uploadBuffers = new BufferPool((size) => new SharedArrayBuffer(size), RETAINED_BYTES)
+// Page-aligned, so the file store can write them to disk with O_DIRECT (aligned-memory.ts).
+export const uploadBuffers = new BufferPool(pageAlignedSharedBuffer, RETAINED_BYTES)

@@ -1,15 +1,16 @@
 // The file store: each image is one file named by its id in the store's directory. Data is
-// written to a hidden temporary file, fsynced, then renamed into place, so a crash or a
-// failed upload never leaves a file that looks complete.
+// written to a hidden temporary file (with direct I/O where it can: direct-file.ts), fsynced,
+// then renamed into place, so a crash or a failed upload never leaves a file that looks
+// complete.
 
 import { open, rename, unlink, access, type FileHandle } from 'node:fs/promises'
+import { openTempFile, type TempFile } from './direct-file.js'
 import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import type { FileStoreConfig } from '../../config/load.js'
 import { isAllZero, storeError, type Backend, type ImageReader, type ImageWriter } from './backend.js'
 
-const BACKGROUND_FLUSH_BYTES = 64 * 1024 * 1024
 
 export function fileBackend (config: FileStoreConfig): Backend {
   const zeros = new Uint8Array(16 * 1024 * 1024)
@@ -22,44 +23,26 @@ export function fileBackend (config: FileStoreConfig): Backend {
     const target = finalPath(imageId)
     if (await exists(target)) throw storeError('EEXIST', `Image ${imageId} already has data in ${config.dir}`)
     const temp = join(config.dir, `.${imageId}.${randomBytes(4).toString('hex')}.partial`)
-    let file: FileHandle
+    let file: TempFile
     try {
-      file = await open(temp, 'wx', 0o640)
+      file = await openTempFile(temp)
     } catch (err) {
       throw describe(err, config.dir)
-    }
-    let closed = false
-    const closeOnce = async (): Promise<void> => { if (!closed) { closed = true; await file.close() } }
-    // Flush to disk while the upload goes on, so the final fsync only waits for the tail
-    // instead of the whole image sitting dirty in the page cache until the end.
-    let unflushed = 0
-    let flushing: Promise<void> | undefined
-    const flushInBackground = (): void => {
-      if (flushing !== undefined || unflushed < BACKGROUND_FLUSH_BYTES) return
-      unflushed = 0
-      flushing = file.datasync().catch(() => {}).finally(() => { flushing = undefined })
     }
     return {
       async write (bytes, offset) {
         if (config.thin && isAllZero(bytes, zeros)) return
         try {
-          let done = 0
-          while (done < bytes.byteLength) {
-            const { bytesWritten } = await file.write(bytes, done, bytes.byteLength - done, offset + done)
-            done += bytesWritten
-          }
+          await file.write(bytes, offset)
         } catch (err) {
           throw describe(err, config.dir)
         }
-        unflushed += bytes.byteLength
-        flushInBackground()
       },
       async commit (size) {
         try {
-          await flushing
           if (config.thin) await file.truncate(size)
           await file.sync()
-          await closeOnce()
+          await file.close()
           await rename(temp, target)
           await syncDirectory(config.dir)
         } catch (err) {
@@ -68,8 +51,7 @@ export function fileBackend (config: FileStoreConfig): Backend {
         return { url: pathToFileURL(target).href, metadata: {} }
       },
       async abort () {
-        await flushing
-        await closeOnce().catch(() => {})
+        await file.close().catch(() => {})
         await unlink(temp).catch(() => {})
       }
     }
