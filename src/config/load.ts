@@ -78,7 +78,9 @@ export function loadConfig (configFile: string | undefined, env: NodeJS.ProcessE
   const database = reader.section(sectionOf(parsed, 'database'), 'database', DATABASE_OPTIONS, ignored)
   const paste = reader.section(sectionOf(parsed, 'paste_deploy'), 'paste_deploy', PASTE_OPTIONS, ignored)
 
-  const dataDir = resolve(env.GLINT_DATA_DIR ?? './data')
+  // An empty variable (`DATABASE_URL= npm start`) means unset, as in a shell's own tests.
+  const fromEnv = (name: string): string | undefined => (env[name] === '' ? undefined : env[name])
+  const dataDir = resolve(fromEnv('GLINT_DATA_DIR') ?? './data')
   const stores = readStores(parsed, defaults, glanceStore, reader, ignored, dataDir)
   const defaultStore = (glanceStore.default_backend ?? glanceStore.default_store ?? stores[0].id) as string
   if (!stores.some((s) => s.id === defaultStore)) {
@@ -92,14 +94,21 @@ export function loadConfig (configFile: string | undefined, env: NodeJS.ProcessE
 
   const flavor = paste.flavor as string | undefined
   const connection = database.connection as string | undefined
-  const databaseUrl = env.DATABASE_URL ?? connection
+  const envDatabaseUrl = fromEnv('DATABASE_URL')
+  const databaseUrl = envDatabaseUrl ?? connection
   if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
-    throw new ConfigError(`${where}: line ${reader.lineOf('database', 'connection')}: [database] connection must be a postgresql:// URL, got ${databaseUrl.split('://')[0]}://...`)
+    const what = envDatabaseUrl !== undefined
+      ? 'DATABASE_URL'
+      : `${where}: line ${reader.lineOf('database', 'connection')}: [database] connection`
+    throw new ConfigError(`${what} must be a postgresql:// URL, got ${databaseUrl.split('://')[0]}://...`)
   }
+  const envPort = fromEnv('GLINT_PORT')
+  if (envPort !== undefined && !/^\d{1,5}$/.test(envPort.trim())) throw new ConfigError(`GLINT_PORT must be a port number, got ${envPort}`)
+  if (envPort !== undefined && Number(envPort) > 65535) throw new ConfigError(`GLINT_PORT must be at most 65535, got ${envPort}`)
 
   return {
     bindHost: defaults.bind_host as string,
-    bindPort: env.GLINT_PORT !== undefined ? Number(env.GLINT_PORT) : defaults.bind_port as number,
+    bindPort: envPort !== undefined ? Number(envPort) : defaults.bind_port as number,
     workers: defaults.workers as number,
     imageSizeCap: defaults.image_size_cap as number,
     userStorageQuota: defaults.user_storage_quota as number,

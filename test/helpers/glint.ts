@@ -64,9 +64,10 @@ export async function startGlint (opts: GlintOptions = {}): Promise<Glint> {
     writeFileSync(file, opts.config.replaceAll('{dataDir}', dataDir))
     args.push('--config-file', file)
   }
-  const env: Record<string, string> = { ...process.env as Record<string, string>, GLINT_PORT: String(port), GLINT_DATA_DIR: dataDir, ...opts.env }
+  const env: Record<string, string> = { ...process.env as Record<string, string>, GLINT_PORT: String(port), GLINT_DATA_DIR: dataDir }
   delete env.DATABASE_URL
   if (databaseUrl !== undefined) env.DATABASE_URL = databaseUrl
+  Object.assign(env, opts.env)
   const proc = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
   let output = ''
   proc.stdout!.on('data', (d) => { output += d })
@@ -75,7 +76,7 @@ export async function startGlint (opts: GlintOptions = {}): Promise<Glint> {
   if (process.env.GLINT_TEST_LOG !== undefined) { proc.stdout!.pipe(process.stderr); proc.stderr!.pipe(process.stderr) }
   const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)))
 
-  await new Promise<void>((resolve, reject) => {
+  const started = new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`glint did not start in 60 s:\n${output}`)), 60_000)
     const check = (): void => {
       if (output.includes('"msg":"listening"')) { clearTimeout(timer); resolve() }
@@ -83,6 +84,14 @@ export async function startGlint (opts: GlintOptions = {}): Promise<Glint> {
     proc.stdout!.on('data', check)
     proc.on('exit', (code) => { clearTimeout(timer); reject(new Error(`glint exited with ${code} before listening:\n${output}`)) })
   })
+  try {
+    await started
+  } catch (err) {
+    proc.kill('SIGKILL')
+    rmSync(dataDir, { recursive: true, force: true })
+    await db?.drop()
+    throw err
+  }
 
   const url = `http://127.0.0.1:${port}`
   let stopped: Promise<number | null> | undefined
