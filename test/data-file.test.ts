@@ -259,6 +259,20 @@ t.test('uploads bypass the page cache (direct I/O); only an unaligned tail is bu
   }
 })
 
+t.test('filesystem_store_direct_io = false writes through the page cache', async (t) => {
+  const glint = await startGlint({
+    config: '[DEFAULT]\nenabled_backends = cached:file\n[glance_store]\ndefault_backend = cached\n' +
+      '[cached]\nfilesystem_store_datadir = {dataDir}/cached\nfilesystem_store_direct_io = false\n'
+  })
+  t.teardown(() => glint.stop())
+  const image = await createImage(glint, { name: 'cached' })
+  const up = await upload(glint.url, image.id, 8 * MiB, { chunked: true })
+  t.equal(up.status, 204)
+  const cached = cachedBytes(join(glint.dataDir, 'cached', image.id))
+  t.equal(cached, 8 * MiB, 'all of it is in the page cache right after the upload')
+  t.equal((await glint.request('GET', `/v2/images/${image.id}`)).json.os_hash_value, up.sent.sha512)
+})
+
 t.test('memory that cannot go direct falls back to buffered writes, same bytes', async (t) => {
   // Without WebAssembly (--jitless) upload buffers are plain SharedArrayBuffers, which are
   // not page-aligned: the first direct write is refused with EINVAL and the file store goes

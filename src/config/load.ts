@@ -10,7 +10,7 @@ import {
   RBD_STORE_OPTIONS, type OptionSpec
 } from './options.js'
 
-export interface FileStoreConfig { dir: string, chunkSize: number, thin: boolean }
+export interface FileStoreConfig { dir: string, chunkSize: number, thin: boolean, directIo: boolean }
 export interface RbdStoreConfig {
   pool: string, user?: string, cephConf: string, keyring?: string,
   chunkSizeMiB: number, thin: boolean, connectTimeoutSec: number, writers: number
@@ -258,7 +258,8 @@ function readStores (parsed: Record<string, unknown>, defaults: Section, glanceS
   const backends = defaults.enabled_backends as Record<string, string> | undefined
   if (backends === undefined || Object.keys(backends).length === 0) {
     const dir = (glanceStore.filesystem_store_datadir as string | undefined) ?? resolve(dataDir, 'images')
-    return [{ id: 'local', type: 'file', weight: 0, file: { dir, chunkSize: 4 * 1024 * 1024, thin: false } }]
+    const directIo = glanceStore.filesystem_store_direct_io as boolean
+    return [{ id: 'local', type: 'file', weight: 0, file: { dir, chunkSize: 4 * 1024 * 1024, thin: false, directIo } }]
   }
   const stores: StoreConfig[] = []
   for (const [id, type] of Object.entries(backends)) {
@@ -273,7 +274,8 @@ function readStores (parsed: Record<string, unknown>, defaults: Section, glanceS
         file: {
           dir: resolve((s.filesystem_store_datadir as string | undefined) ?? resolve(dataDir, id)),
           chunkSize: s.filesystem_store_chunk_size as number,
-          thin: s.filesystem_thin_provisioning as boolean
+          thin: s.filesystem_thin_provisioning as boolean,
+          directIo: s.filesystem_store_direct_io as boolean
         }
       })
     } else if (type === 'rbd') {

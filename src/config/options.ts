@@ -44,13 +44,16 @@ export const GLANCE_STORE_OPTIONS: Record<string, OptionSpec> = {
   // single-store (legacy) form, used when enabled_backends is not set
   stores: { type: 'list' },
   default_store: { type: 'string' },
-  filesystem_store_datadir: { type: 'string' }
+  filesystem_store_datadir: { type: 'string' },
+  filesystem_store_direct_io: { type: 'bool', default: true }
 }
 
 export const FILE_STORE_OPTIONS: Record<string, OptionSpec> = {
   filesystem_store_datadir: { type: 'string' },
   filesystem_store_chunk_size: { type: 'int', default: 4 * 1024 * 1024, min: 4096 },
   filesystem_thin_provisioning: { type: 'bool', default: false },
+  // Glint's own: write uploads with O_DIRECT (src/workers/backends/direct-file.ts)
+  filesystem_store_direct_io: { type: 'bool', default: true },
   store_description: { type: 'string' },
   weight: { type: 'int', default: 0 }
 }

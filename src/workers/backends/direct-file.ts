@@ -26,13 +26,11 @@ export interface TempFile {
   close (): Promise<void>
 }
 
-export async function openTempFile (path: string): Promise<TempFile> {
-  let direct: FileHandle | undefined
+/** `direct: false` (filesystem_store_direct_io = false) writes everything through the page cache. */
+export async function openTempFile (path: string, opts: { direct: boolean }): Promise<TempFile> {
+  let direct = opts.direct ? await openDirect(path) : undefined
   let buffered: Promise<FileHandle> | undefined
-  try {
-    direct = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_DIRECT, 0o640)
-  } catch (err) {
-    if ((err as { code?: string }).code !== 'EINVAL') throw err
+  if (direct === undefined) {
     buffered = open(path, 'wx', 0o640)
     await buffered
   }
@@ -87,6 +85,16 @@ export async function openTempFile (path: string): Promise<TempFile> {
       buffered = undefined
       for (const handle of handles) await handle?.close()
     }
+  }
+}
+
+/** The new file opened for direct writes, or undefined where the file system has no direct I/O. */
+async function openDirect (path: string): Promise<FileHandle | undefined> {
+  try {
+    return await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_DIRECT, 0o640)
+  } catch (err) {
+    if ((err as { code?: string }).code === 'EINVAL') return undefined
+    throw err
   }
 }
 

@@ -25,7 +25,7 @@ export function fileBackend (config: FileStoreConfig): Backend {
     const temp = join(config.dir, `.${imageId}.${randomBytes(4).toString('hex')}.partial`)
     let file: TempFile
     try {
-      file = await openTempFile(temp)
+      file = await openTempFile(temp, { direct: config.directIo })
     } catch (err) {
       throw describe(err, config.dir)
     }
