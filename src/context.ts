@@ -6,12 +6,14 @@ import type { Config } from './config/load.js'
 import type { Identity } from './pipeline/identity.js'
 import type { StoreSet } from './workers/stores.js'
 import type { Hashers } from './workers/hashers.js'
+import type { StalledWrites } from './http/stalled-writes.js'
 
 export interface AppContext {
   config: Config
   sql: Sql
   stores: StoreSet
   hashers: Hashers
+  stalledWrites: StalledWrites
   log: Logger
   authenticate: (headers: Record<string, string>) => Identity
 }

@@ -8,6 +8,7 @@ import { createStores } from './workers/stores.js'
 import { createHashers } from './workers/hashers.js'
 import { authLayer } from './pipeline/auth.js'
 import { startServer } from './http/app.js'
+import { stalledWrites } from './http/stalled-writes.js'
 import { routes } from './http/routes/index.js'
 import type { AppContext } from './context.js'
 
@@ -39,6 +40,7 @@ async function main (): Promise<void> {
     sql: registry.sql,
     stores,
     hashers,
+    stalledWrites: stalledWrites(config.clientSocketTimeoutSec),
     log,
     authenticate: authLayer({ mode: config.authMode, defaultProjectId: config.defaultProjectId, defaultUserId: config.defaultUserId })
   }

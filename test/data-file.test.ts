@@ -295,3 +295,49 @@ t.test('memory that cannot go direct falls back to buffered writes, same bytes',
   }
   t.equal(storeFiles(glint).filter((f) => f.endsWith('.partial')).length, 0, 'no temporary file left behind')
 })
+
+// uWebSockets.js closes a response whose socket has not drained for about 10 s; a download
+// whose client stops reading for longer than that must still complete (Glance waits
+// client_socket_timeout, 900 s by default), and one that stays stalled past
+// client_socket_timeout is closed. The image is larger than the socket buffers of both
+// ends (tcp_wmem 4 MiB + tcp_rmem 32 MiB here), so the server really is left waiting.
+async function stalledDownload (base: string, imageId: string, stallMs: number): Promise<{ bytes: number, sha512: string, complete: boolean }> {
+  const { request: httpRequest } = await import('node:http')
+  const { createHash } = await import('node:crypto')
+  return await new Promise((resolve, reject) => {
+    httpRequest(`${base}/v2/images/${imageId}/file`, (res) => {
+      const sha512 = createHash('sha512')
+      let bytes = 0
+      res.on('data', (chunk: Buffer) => { sha512.update(chunk); bytes += chunk.length })
+      res.once('data', () => { res.pause(); setTimeout(() => res.resume(), stallMs) })
+      res.on('end', () => resolve({ bytes, sha512: sha512.digest('hex'), complete: res.complete }))
+      res.on('error', () => resolve({ bytes, sha512: '', complete: false }))
+      res.on('aborted', () => resolve({ bytes, sha512: '', complete: false }))
+    }).on('error', reject).end()
+  })
+}
+
+t.test('a client that stops reading for 15 s still gets the whole image', async (t) => {
+  const glint = await startGlint()
+  t.teardown(() => glint.stop())
+  const image = await createImage(glint, { name: 'stall' })
+  const up = await uploadLarge(glint.url, image.id, 128 * MiB, { chunked: true })
+  t.equal(up.status, 204)
+  const down = await stalledDownload(glint.url, image.id, 15_000)
+  t.ok(down.complete, 'the response completed')
+  t.equal(down.bytes, 128 * MiB)
+  t.equal(down.sha512, up.sent.sha512, 'byte-identical')
+})
+
+t.test('client_socket_timeout closes a download whose client took nothing for that long', async (t) => {
+  const glint = await startGlint({ config: '[DEFAULT]\nclient_socket_timeout = 2\n' })
+  t.teardown(() => glint.stop())
+  const image = await createImage(glint, { name: 'stall-forever' })
+  t.equal((await uploadLarge(glint.url, image.id, 128 * MiB, { chunked: true })).status, 204)
+  const down = await stalledDownload(glint.url, image.id, 30_000)
+  t.notOk(down.complete, 'the stalled response was closed')
+  t.ok(down.bytes < 128 * MiB, `the client got ${down.bytes} bytes, not all of them`)
+  t.equal((await glint.request('GET', '/healthcheck')).status, 200, 'the server still serves')
+  const again = await download(glint.url, `/v2/images/${image.id}/file`)
+  t.equal(again.digest.sha512, (await glint.request('GET', `/v2/images/${image.id}`)).json.os_hash_value, 'a reading client gets it all')
+})

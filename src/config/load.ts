@@ -46,6 +46,8 @@ export interface Config {
   publicEndpoint?: string
   maxBodySize: number
   shutdownTimeoutSec: number
+  /** how long a client may take nothing from a response before it is closed (0: forever) */
+  clientSocketTimeoutSec: number
   /** Options found in the file that Glint does not use: reported once at start. */
   ignored: string[]
 }
@@ -132,6 +134,7 @@ export function loadConfig (configFile: string | undefined, env: NodeJS.ProcessE
     publicEndpoint: defaults.public_endpoint as string | undefined,
     maxBodySize: defaults.max_request_body_size as number,
     shutdownTimeoutSec: defaults.shutdown_timeout as number,
+    clientSocketTimeoutSec: defaults.client_socket_timeout as number,
     ignored
   }
 }

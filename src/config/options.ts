@@ -33,6 +33,7 @@ export const DEFAULT_OPTIONS: Record<string, OptionSpec> = {
   default_project_id: { type: 'string', default: 'admin' },
   default_user_id: { type: 'string', default: 'admin' },
   shutdown_timeout: { type: 'int', default: 30, min: 0 },
+  client_socket_timeout: { type: 'int', default: 900, min: 0 },
   debug: { type: 'bool', default: false },
   verbose: { type: 'bool' },
   log_file: { type: 'string' },

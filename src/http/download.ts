@@ -67,6 +67,7 @@ export async function sendImageData (ex: Exchange, ctx: AppContext): Promise<voi
       const sent = await streamDownload(store, image.id, location.url, offset, length, {
         res: ex.res,
         writeHead: () => ex.writeHead(status, headers),
+        stalls: ctx.stalledWrites,
         onAbort: (fn) => ex.onAbort(fn)
       })
       ex.bytesSent = sent

@@ -8,6 +8,7 @@ import type { Store } from './stores.js'
 import { downloadBuffers } from './buffer-pool.js'
 import { deserializeError, serializeError, type DownloadMessage, type SerializedError } from './protocol.js'
 import type { HttpResponse } from '../http/uws.js'
+import type { StalledWrites } from '../http/stalled-writes.js'
 
 const READ_BUFFER_BYTES = 1024 * 1024
 const READ_AHEAD = 4
@@ -19,6 +20,8 @@ export interface DownloadSink {
   res: HttpResponse
   /** Called once inside cork() before the first byte: status line and headers. */
   writeHead: () => void
+  /** keeps the response alive while its client is slow to read */
+  stalls: StalledWrites
   onAbort: (fn: () => void) => void
 }
 
@@ -64,13 +67,18 @@ export function streamDownload (store: Store, imageId: string, url: string, offs
           ;[ok, complete] = sink.res.tryEnd(bytes, length)
         })
         if (complete) { sent = length; giveBack(item.buffer); done(); return }
-        if (!ok) { writing = { bytes, startOffset, buffer: item.buffer }; return }
+        if (!ok) {
+          writing = { bytes, startOffset, buffer: item.buffer }
+          sink.stalls.watch(nudge, () => sink.res.close())
+          return
+        }
         sent += item.length
         giveBack(item.buffer)
       }
     }
 
-    sink.res.onWritable((offset) => {
+    /** Writes the rest of the pending buffer, from the response's write offset `offset`. */
+    const resume = (offset: number): boolean => {
       if (writing === undefined || finished) return true
       const { bytes, startOffset, buffer } = writing
       const [ok, complete] = sink.res.tryEnd(bytes.subarray(offset - startOffset), length)
@@ -82,7 +90,14 @@ export function streamDownload (store: Store, imageId: string, url: string, offs
         pump()
       }
       return ok
-    })
+    }
+    sink.res.onWritable(resume)
+
+    const nudge = (): number | undefined => {
+      if (writing === undefined || finished) return undefined
+      sink.res.cork(() => { resume(sink.res.getWriteOffset()) })
+      return writing === undefined || finished ? undefined : sink.res.getWriteOffset()
+    }
 
     port.on('message', (message: DownloadMessage) => {
       if (finished) { if (message.type === 'data') downloadBuffers.give(message.buffer); return }
