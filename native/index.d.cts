@@ -20,7 +20,7 @@ export interface ConnectOptions {
   user?: string
   /** Keyring path; by default the one the conf names. */
   keyring?: string
-  /** Sets client_mount_timeout, rados_mon_op_timeout and rados_osd_op_timeout (whole seconds, rounded up). */
+  /** Sets client_mount_timeout and rados_mon_op_timeout (whole seconds, rounded up); OSD operations are not bounded by it. */
   timeoutSec?: number
 }
 

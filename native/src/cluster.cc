@@ -56,8 +56,12 @@ Napi::Value Cluster::Connect(const Napi::CallbackInfo& info) {
           };
           if ((r = rados_conf_read_file(cl, conf.c_str())) < 0) return fail(r);
           if (!keyring.empty() && (r = rados_conf_set(cl, "keyring", keyring.c_str())) < 0) return fail(r);
+          // Bounds connecting and monitor requests only, as glance_store's rados_connect_timeout.
+          // OSD operations keep Ceph's own default (wait while the cluster recovers; an
+          // operator may set rados_osd_op_timeout in ceph.conf): a read queued behind a boot
+          // storm is slow, not failed.
           if (!timeout.empty()) {
-            for (const char* opt : {"client_mount_timeout", "rados_mon_op_timeout", "rados_osd_op_timeout"})
+            for (const char* opt : {"client_mount_timeout", "rados_mon_op_timeout"})
               if ((r = rados_conf_set(cl, opt, timeout.c_str())) < 0) return fail(r);
           }
           if ((r = rados_connect(cl)) < 0) return fail(r);
