@@ -8,6 +8,7 @@ import { createImage, deleteImage } from '../clients/api.js'
 import { downloadFromSource, downloadImage, uploadImage, uploadToSink, type UploadEncoding } from '../clients/curl.js'
 import { measureHashRate } from '../baselines/hash-rate.js'
 import { rbdExport, rbdImageName, rbdImport, rbdRemove } from '../baselines/rbd.js'
+import { diskRead } from '../baselines/disk-read.js'
 import { MiB } from '../data-files.js'
 import type { Target } from '../targets/target.js'
 import {
@@ -52,6 +53,7 @@ async function runSize (ctx: BenchContext, mib: number): Promise<CaseResult[]> {
   const sink = baselineRecorder(ctx, 'curl -> trivial sink (loopback)', { server: true })
   const sinkChunked = baselineRecorder(ctx, 'curl -> trivial sink (loopback), chunked', { server: true })
   const source = baselineRecorder(ctx, 'curl <- trivial source (loopback)', { server: true })
+  const disk = baselineRecorder(ctx, 'dd read of a copy written with O_DIRECT (the disk)')
 
   const perStore: StoreCases[] = storesUnderTest(ctx).map((store) => {
     const targets = ([['glint', ctx.glint], ['glance', ctx.glance]] as const).map(([role, slot]) => ({
@@ -72,7 +74,8 @@ async function runSize (ctx: BenchContext, mib: number): Promise<CaseResult[]> {
       rbd,
       upload: [...targets.map((t) => t.up), hash, sink, ...rbdUp],
       uploadChunked: [...targets.map((t) => t.upChunked), hash, sinkChunked, ...rbdUp],
-      downloadFirst: targets.map((t) => t.downFirst),
+      // A first read is bound by where the bytes are: the disk for the file store, the cluster for RBD.
+      downloadFirst: [...targets.map((t) => t.downFirst), ...(rbd !== undefined ? [rbd.down] : [disk])],
       download: [...targets.map((t) => t.down), source, ...(rbd !== undefined ? [rbd.down] : [])]
     }
   })
@@ -83,6 +86,7 @@ async function runSize (ctx: BenchContext, mib: number): Promise<CaseResult[]> {
     await sink.run(async () => await uploadToSink(ctx.trivial.url, file, bytes))
     await sinkChunked.run(async () => await uploadToSink(ctx.trivial.url, file, bytes, 'chunked'))
     await source.run(async () => await downloadFromSource(ctx.trivial.url, file, bytes))
+    await disk.run(async () => await diskRead(file, bytes, ctx.workDir))
     for (const s of perStore) {
       for (const t of rotate(s.targets, run)) await roundTrips(t, s.store.id, file, bytes)
       if (s.rbd !== undefined && s.store.cluster?.up === true) {
