@@ -1,39 +1,33 @@
 // The RBD baseline: the rbd CLI moving the same file into and out of the same pool, with the
-// object size and features the stores use (8 MiB objects, layering only). Each call runs
-// under /usr/bin/time so its CPU seconds and peak RSS sit beside the servers'.
+// object size and features the stores use (8 MiB objects, layering only), under /usr/bin/time
+// (timed.ts).
 
 import { randomBytes } from 'node:crypto'
-import { describeFailure, runCommand, runToDevNull, type CommandResult } from '../util/process.js'
+import { describeFailure, runCommand, runToDevNull } from '../util/process.js'
 import type { RunOutcome } from '../measure.js'
+import { TIME, timedArgs, timedOutcome } from './timed.js'
 import type { Cluster } from '../targets/clusters.js'
 
 const POOL = 'images'
 const SLOWEST_BYTES_PER_SECOND = 5e6
-const TIME_FORMAT = '@@time %U %S %M'
 
 function bound (bytes: number): number { return (90 + bytes / SLOWEST_BYTES_PER_SECOND) * 1000 }
 
 function rbdArgs (cluster: Cluster, ...args: string[]): string[] {
-  return ['-f', TIME_FORMAT, 'rbd', '-c', cluster.conf, '--id', 'admin', '--no-progress', ...args]
-}
-
-function outcome (r: CommandResult, bytes: number, what: string): RunOutcome {
-  const m = /@@time ([\d.]+) ([\d.]+) (\d+)/.exec(r.stderr)
-  if (r.code !== 0 || m === null) throw new Error(describeFailure(what, r))
-  return { value: bytes / r.wallSeconds / 1e6, usage: { cpuSeconds: Number(m[1]) + Number(m[2]), peakRssMiB: Number(m[3]) / 1024 } }
+  return timedArgs('rbd', '-c', cluster.conf, '--id', 'admin', '--no-progress', ...args)
 }
 
 export function rbdImageName (): string { return `glint-bench-${randomBytes(6).toString('hex')}` }
 
 export async function rbdImport (cluster: Cluster, file: string, bytes: number, name: string): Promise<RunOutcome> {
-  const r = await runCommand('/usr/bin/time', rbdArgs(cluster, 'import', '--image-format', '2', '--object-size', '8M',
+  const r = await runCommand(TIME, rbdArgs(cluster, 'import', '--image-format', '2', '--object-size', '8M',
     '--image-feature', 'layering', file, `${POOL}/${name}`), { timeoutMs: bound(bytes) })
-  return outcome(r, bytes, 'rbd import')
+  return timedOutcome(r, bytes, 'rbd import')
 }
 
 export async function rbdExport (cluster: Cluster, name: string, bytes: number): Promise<RunOutcome> {
-  const r = await runToDevNull('/usr/bin/time', rbdArgs(cluster, 'export', `${POOL}/${name}`, '-'), { timeoutMs: bound(bytes) })
-  return outcome(r, bytes, 'rbd export')
+  const r = await runToDevNull(TIME, rbdArgs(cluster, 'export', `${POOL}/${name}`, '-'), { timeoutMs: bound(bytes) })
+  return timedOutcome(r, bytes, 'rbd export')
 }
 
 /** Removes a baseline image; returns the failure instead of throwing (cleanup goes on). */
