@@ -3,6 +3,8 @@
 
 import t from 'tap'
 import { execFileSync } from 'node:child_process'
+import { createHash } from 'node:crypto'
+import { request as httpRequest } from 'node:http'
 import { closeSync, constants, openSync, readdirSync, rmSync } from 'node:fs'
 import { connect } from 'node:net'
 import { join } from 'node:path'
@@ -181,7 +183,6 @@ t.test('large images: bounded server memory both ways', async (t) => {
     t.equal((await uploadLarge(base, image.id, 256 * MiB)).status, 204)
     const before = await memoryOf(glint.proc.pid!)
     // Read the headers and a little, then stop reading for a while.
-    const { request: httpRequest } = await import('node:http')
     await new Promise<void>((resolve) => {
       httpRequest(`${base}/v2/images/${image.id}/file`, (res) => {
         res.once('end', () => resolve())
@@ -302,8 +303,6 @@ t.test('memory that cannot go direct falls back to buffered writes, same bytes',
 // client_socket_timeout is closed. The image is larger than the socket buffers of both
 // ends (tcp_wmem 4 MiB + tcp_rmem 32 MiB here), so the server really is left waiting.
 async function stalledDownload (base: string, imageId: string, stallMs: number): Promise<{ bytes: number, sha512: string, complete: boolean }> {
-  const { request: httpRequest } = await import('node:http')
-  const { createHash } = await import('node:crypto')
   return await new Promise((resolve, reject) => {
     httpRequest(`${base}/v2/images/${imageId}/file`, (res) => {
       const sha512 = createHash('sha512')

@@ -69,7 +69,7 @@ export function streamDownload (store: Store, imageId: string, url: string, offs
         if (complete) { sent = length; giveBack(item.buffer); done(); return }
         if (!ok) {
           writing = { bytes, startOffset, buffer: item.buffer }
-          sink.stalls.watch(nudge, () => sink.res.close())
+          sink.stalls.watch(nudge, closeStalled)
           return
         }
         sent += item.length
@@ -93,6 +93,7 @@ export function streamDownload (store: Store, imageId: string, url: string, offs
     }
     sink.res.onWritable(resume)
 
+    const closeStalled = (): void => { sink.res.close() }
     const nudge = (): number | undefined => {
       if (writing === undefined || finished) return undefined
       sink.res.cork(() => { resume(sink.res.getWriteOffset()) })

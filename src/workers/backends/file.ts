@@ -4,13 +4,12 @@
 // complete.
 
 import { open, rename, unlink, access, type FileHandle } from 'node:fs/promises'
-import { openTempFile, type TempFile } from './direct-file.js'
 import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import type { FileStoreConfig } from '../../config/load.js'
 import { isAllZero, storeError, type Backend, type ImageReader, type ImageWriter } from './backend.js'
-
+import { openTempFile, type TempFile } from './direct-file.js'
 
 export function fileBackend (config: FileStoreConfig): Backend {
   const zeros = new Uint8Array(16 * 1024 * 1024)
