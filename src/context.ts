@@ -3,9 +3,9 @@
 import type { Logger } from 'pino'
 import type { Sql } from 'postgres'
 import type { Config } from './config/load.js'
-import type { Identity } from './pipeline/identity.js'
-import type { StoreSet } from './workers/stores.js'
-import type { Hashers } from './workers/hashers.js'
+import type { Identity } from './identity.js'
+import type { StoreSet } from './stores/stores.js'
+import type { Hashers } from './stores/hashers.js'
 import type { StalledWrites } from './http/stalled-writes.js'
 
 export interface AppContext {

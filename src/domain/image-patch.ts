@@ -2,9 +2,9 @@
 // _do_remove, section 1.6). Every change is checked and applied to a copy in memory; the
 // result is one set of changes for a single save, so a failing patch changes nothing.
 
-import { Errors } from '../http/errors.js'
+import { Errors } from '../errors.js'
 import type { Config } from '../config/load.js'
-import type { Identity } from '../pipeline/identity.js'
+import type { Identity } from '../identity.js'
 import type { ImageChanges, ImageRecord } from '../registry/images.js'
 import type { PatchOp } from './json-patch.js'
 import {

@@ -1,8 +1,8 @@
 // An image as Glance shows it (section 1.2) and the rules for what a client may set on it.
 
-import { Errors } from '../http/errors.js'
+import { Errors } from '../errors.js'
 import type { Config } from '../config/load.js'
-import type { Identity } from '../pipeline/identity.js'
+import type { Identity } from '../identity.js'
 import type { ImageRecord } from '../registry/images.js'
 import { IMAGE_PROPERTIES, violation } from './schemas.js'
 

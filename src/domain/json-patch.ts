@@ -3,7 +3,7 @@
 // deprecated v2.0 media type ({"replace": "/name", "value": ...}). Only the document's shape
 // is checked here; what a change may do to an image is decided in image-patch.ts.
 
-import { Errors } from '../http/errors.js'
+import { Errors } from '../errors.js'
 
 /** JSON Schema draft each media type speaks: 4 for v2.0, 10 for v2.1. */
 export type PatchDraft = 4 | 10

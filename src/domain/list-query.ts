@@ -4,7 +4,7 @@
 // `first`/`next` links. Bad input is a 400 with Glance's message.
 
 import type { Config } from '../config/load.js'
-import { Errors } from '../http/errors.js'
+import { Errors } from '../errors.js'
 import { parseIsoTime } from './iso8601.js'
 
 export const SORT_KEYS = ['name', 'status', 'container_format', 'disk_format', 'size', 'id', 'created_at', 'updated_at'] as const

@@ -1,7 +1,7 @@
 // An image membership as Glance shows it (section 1.11) and the request bodies that make
 // or change one (glance/api/v2/image_members.py RequestDeserializer).
 
-import { Errors } from '../http/errors.js'
+import { Errors } from '../errors.js'
 import type { MemberRecord } from '../registry/members.js'
 import { isoTime } from './image.js'
 

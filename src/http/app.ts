@@ -3,7 +3,7 @@
 // error in Glance's format. Also owns listening and draining on shutdown.
 
 import uWS, { type us_listen_socket } from './uws.js'
-import { Errors, GlintError } from './errors.js'
+import { Errors, GlintError } from '../errors.js'
 import { Exchange } from './exchange.js'
 import { createRouter, normalizeVersion, type Routes } from './router.js'
 import { parseJson, readSmallBody } from './body.js'

@@ -1,7 +1,7 @@
 // Reads a small request body (JSON documents) with a hard size limit. Image data never
 // comes through here: it streams through src/http/upload.ts.
 
-import { Errors } from './errors.js'
+import { Errors } from '../errors.js'
 import type { Exchange } from './exchange.js'
 
 /** Must be called synchronously from the route handler (uWS drops data with no listener). */

@@ -2,11 +2,11 @@
 // byte range supported on every store (Glance refuses ranges on RBD with 400).
 
 import type { AppContext } from '../context.js'
-import { Errors } from './errors.js'
+import { Errors } from '../errors.js'
 import type { Exchange } from './exchange.js'
 import { visibleImage } from './routes/images.js'
-import { streamDownload } from '../workers/download.js'
-import { storeFailure } from '../workers/image-data.js'
+import { streamDownload } from '../stores/download.js'
+import { storeFailure } from '../stores/image-data.js'
 
 export interface ByteRange { start: number, end: number }
 

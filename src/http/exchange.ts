@@ -5,8 +5,8 @@
 
 import { randomUUID } from 'node:crypto'
 import type { HttpRequest, HttpResponse } from './uws.js'
-import { GlintError, Errors, STATUS_TITLES } from './errors.js'
-import type { Identity } from '../pipeline/identity.js'
+import { GlintError, Errors, STATUS_TITLES } from '../errors.js'
+import type { Identity } from '../identity.js'
 
 export class Exchange {
   readonly method: string

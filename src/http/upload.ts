@@ -4,15 +4,15 @@
 // store slows the client instead of filling memory.
 
 import type { AppContext } from '../context.js'
-import { Errors } from './errors.js'
+import { Errors } from '../errors.js'
 import type { Exchange } from './exchange.js'
 import { uploadPipeline, type Upload } from '../pipeline/lifecycle.js'
 import { policyLayer } from '../pipeline/policy.js'
 import { quotaLayer } from '../pipeline/quota.js'
 import { locationLayer } from '../pipeline/location.js'
-import { UploadSession } from '../workers/upload.js'
+import { UploadSession } from '../stores/upload.js'
 import { deserializeError } from '../workers/protocol.js'
-import { storeFailure } from '../workers/image-data.js'
+import { storeFailure } from '../stores/image-data.js'
 import { visibleImage } from './routes/images.js'
 
 const pipeline = uploadPipeline([policyLayer, quotaLayer, locationLayer])

@@ -5,8 +5,8 @@
 //   keystonemiddleware put in X-Roles / X-Project-Id / X-User-Id, with
 //   X-Identity-Status: Confirmed, as Glance's ContextMiddleware reads them.
 
-import { Errors } from '../http/errors.js'
-import type { Identity } from './identity.js'
+import { Errors } from '../errors.js'
+import type { Identity } from '../identity.js'
 
 export interface AuthOptions { mode: 'noauth' | 'trusted', defaultProjectId: string, defaultUserId: string }
 

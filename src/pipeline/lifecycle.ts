@@ -9,9 +9,9 @@
 import type { AppContext } from '../context.js'
 import type { Exchange } from '../http/exchange.js'
 import type { ImageRecord } from '../registry/images.js'
-import type { Store } from '../workers/stores.js'
+import type { Store } from '../stores/stores.js'
 import type { UploadResult } from '../workers/protocol.js'
-import type { GlintError } from '../http/errors.js'
+import type { GlintError } from '../errors.js'
 
 export interface Upload {
   readonly ctx: AppContext

@@ -2,7 +2,7 @@
 // the status moves around the upload (queued -> saving -> active, or back to queued), and
 // the location and checksums recorded once the data is durable.
 
-import { Errors } from '../http/errors.js'
+import { Errors } from '../errors.js'
 import { addLocation, moveStatus } from '../registry/images.js'
 import type { UploadLayer } from './lifecycle.js'
 

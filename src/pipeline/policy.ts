@@ -1,7 +1,7 @@
 // The policy layer for uploads: Glance's legacy checks (owner or admin may upload), the
 // formats an image needs before it can hold data, and the status it must be in.
 
-import { Errors } from '../http/errors.js'
+import { Errors } from '../errors.js'
 import type { UploadLayer } from './lifecycle.js'
 
 export const policyLayer: UploadLayer = {

@@ -2,7 +2,7 @@
 // while the bytes stream (413 the moment a limit is crossed) and re-checked at the end,
 // because concurrent uploads of one owner each saw the same starting usage.
 
-import { Errors } from '../http/errors.js'
+import { Errors } from '../errors.js'
 import { storageUsed } from '../registry/images.js'
 import type { Upload, UploadLayer } from './lifecycle.js'
 

@@ -2,7 +2,7 @@
 // + locations) in one round trip; writes that touch several tables run in one transaction.
 
 import type { Sql, TransactionSql } from 'postgres'
-import type { Identity } from '../pipeline/identity.js'
+import type { Identity } from '../identity.js'
 
 export interface ImageLocation { store: string, url: string, metadata: Record<string, unknown> }
 

@@ -2,9 +2,9 @@
 // image_get_all), every filter, and keyset paging after a marker over the requested sort keys.
 
 import type { Sql } from 'postgres'
-import type { Identity } from '../pipeline/identity.js'
+import type { Identity } from '../identity.js'
 import type { Filter, ListQuery, SortKey } from '../domain/list-query.js'
-import { Errors } from '../http/errors.js'
+import { Errors } from '../errors.js'
 import { findImage, selectImages, type ImageRecord } from './images.js'
 
 type Fragment = ReturnType<Sql['unsafe']>

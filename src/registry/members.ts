@@ -2,8 +2,8 @@
 // _image_member_find: an admin or the image's owner sees them all, anyone else only their own.
 
 import type { Sql } from 'postgres'
-import type { Identity } from '../pipeline/identity.js'
-import { Errors } from '../http/errors.js'
+import type { Identity } from '../identity.js'
+import { Errors } from '../errors.js'
 
 export interface MemberRecord { image_id: string, member: string, status: string, created_at: Date, updated_at: Date }
 

@@ -2,7 +2,7 @@
 // each is idempotent, and any other status is 403 (Glance's domain raises Forbidden).
 
 import type { AppContext } from '../../context.js'
-import { Errors } from '../errors.js'
+import { Errors } from '../../errors.js'
 import type { Exchange } from '../exchange.js'
 import type { Routes } from '../router.js'
 import { assertOwner, visibleImage } from './images.js'

@@ -3,7 +3,7 @@
 // validated, then applied to the image in memory, then saved once.
 
 import type { AppContext } from '../../context.js'
-import { Errors } from '../errors.js'
+import { Errors } from '../../errors.js'
 import type { Exchange } from '../exchange.js'
 import { readSmallBody } from '../body.js'
 import { visibleImage } from './images.js'

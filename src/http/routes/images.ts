@@ -3,7 +3,7 @@
 
 import { randomUUID } from 'node:crypto'
 import type { AppContext } from '../../context.js'
-import { Errors } from '../errors.js'
+import { Errors } from '../../errors.js'
 import type { Exchange } from '../exchange.js'
 import type { Routes } from '../router.js'
 import { baseUrl } from './versions.js'
@@ -11,7 +11,7 @@ import { BASE_COLUMNS, assertMayModify, assertMayShare, assertPropertyName, asse
 import { findImage, insertImage, softDelete, type NewImage } from '../../registry/images.js'
 import { listImages } from '../../registry/list.js'
 import { parseListQuery } from '../../domain/list-query.js'
-import { deleteImageData } from '../../workers/image-data.js'
+import { deleteImageData } from '../../stores/image-data.js'
 import { patchImage } from './image-update.js'
 import { IMPORT_METHODS } from './import.js'
 

@@ -5,14 +5,14 @@
 
 import { randomUUID } from 'node:crypto'
 import type { AppContext } from '../../context.js'
-import { Errors } from '../errors.js'
+import { Errors } from '../../errors.js'
 import type { Exchange } from '../exchange.js'
 import type { Routes } from '../router.js'
 import { assertOwner, visibleImage } from './images.js'
 import { addLocation, findImage, type ImageRecord } from '../../registry/images.js'
 import { finishTask, insertTask, storeList, tasksOfImage, updateImportState } from '../../registry/tasks.js'
-import { copyImageData } from '../../workers/copy.js'
-import { storeFailure } from '../../workers/image-data.js'
+import { copyImageData } from '../../stores/copy.js'
+import { storeFailure } from '../../stores/image-data.js'
 
 export const IMPORT_METHODS = ['copy-image']
 

@@ -3,7 +3,7 @@
 // image lookup (404) -> shared only -> legacy ownership -> member lookup -> the change.
 
 import type { AppContext } from '../../context.js'
-import { Errors } from '../errors.js'
+import { Errors } from '../../errors.js'
 import type { Exchange } from '../exchange.js'
 import type { Routes } from '../router.js'
 import { findImage, type ImageRecord } from '../../registry/images.js'

@@ -1,11 +1,11 @@
 // Multi-store discovery and per-store data removal (sections 1.12 and 2).
 
 import type { AppContext } from '../../context.js'
-import { Errors } from '../errors.js'
+import { Errors } from '../../errors.js'
 import type { Exchange } from '../exchange.js'
 import type { Routes } from '../router.js'
 import { assertOwner, visibleImage } from './images.js'
-import { removeImageCopy } from '../../workers/image-data.js'
+import { removeImageCopy } from '../../stores/image-data.js'
 
 function storeInfo (ctx: AppContext, detail: boolean): unknown {
   return {

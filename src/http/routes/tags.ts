@@ -1,7 +1,7 @@
 // PUT/DELETE /v2/images/{id}/tags/{tag} (section 1.11): single-tag changes, owner or admin.
 
 import type { AppContext } from '../../context.js'
-import { Errors } from '../errors.js'
+import { Errors } from '../../errors.js'
 import type { Exchange } from '../exchange.js'
 import type { Routes } from '../router.js'
 import { assertOwner, visibleImage } from './images.js'

@@ -2,7 +2,7 @@
 // Glance's HTTP answers.
 
 import type { AppContext } from '../context.js'
-import { Errors, GlintError } from '../http/errors.js'
+import { Errors, GlintError } from '../errors.js'
 import type { ImageLocation, ImageRecord } from '../registry/images.js'
 import { removeLocation } from '../registry/images.js'
 import type { Store } from './stores.js'

@@ -6,7 +6,7 @@
 import { MessageChannel } from 'node:worker_threads'
 import type { Store } from './stores.js'
 import { downloadBuffers } from './buffer-pool.js'
-import { deserializeError, serializeError, type DownloadMessage, type SerializedError } from './protocol.js'
+import { deserializeError, serializeError, type DownloadMessage, type SerializedError } from '../workers/protocol.js'
 import type { HttpResponse } from '../http/uws.js'
 import type { StalledWrites } from '../http/stalled-writes.js'
 

@@ -4,7 +4,7 @@
 import { Piscina } from 'piscina'
 import { mkdirSync } from 'node:fs'
 import type { StoreConfig } from '../config/load.js'
-import { unwrapOutcome, type StoreTask, type WorkerInit } from './protocol.js'
+import { unwrapOutcome, type StoreTask, type WorkerInit } from '../workers/protocol.js'
 
 export interface Store {
   readonly id: string
@@ -26,7 +26,7 @@ export interface StoreSet {
   close (): Promise<void>
 }
 
-const WORKER_FILE = new URL('./store-worker.js', import.meta.url).href
+const WORKER_FILE = new URL('../workers/store-worker.js', import.meta.url).href
 
 export function createStores (configs: StoreConfig[], defaultId: string): StoreSet {
   const stores = configs.map((config) => createStore(config, config.id === defaultId))

@@ -8,7 +8,7 @@ import type { Store } from './stores.js'
 import type { Hashers } from './hashers.js'
 import { UploadSession } from './upload.js'
 import { downloadBuffers } from './buffer-pool.js'
-import { deserializeError, type DownloadMessage, type UploadResult } from './protocol.js'
+import { deserializeError, type DownloadMessage, type UploadResult } from '../workers/protocol.js'
 
 const READ_BUFFER_BYTES = 4 * 1024 * 1024
 const READ_AHEAD = 4

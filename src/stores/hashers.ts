@@ -2,7 +2,7 @@
 
 import { Piscina } from 'piscina'
 import { MessageChannel, type MessagePort } from 'node:worker_threads'
-import { unwrapOutcome, type TaskOutcome } from './protocol.js'
+import { unwrapOutcome, type TaskOutcome } from '../workers/protocol.js'
 
 export interface Hashers {
   /** Starts one digest; feed `port` with chunks, then 'end'. */
@@ -12,7 +12,7 @@ export interface Hashers {
 
 export function createHashers (threads: number): Hashers {
   const pool = new Piscina({
-    filename: new URL('./hash-worker.js', import.meta.url).href,
+    filename: new URL('../workers/hash-worker.js', import.meta.url).href,
     minThreads: threads,
     maxThreads: threads,
     idleTimeout: Infinity,

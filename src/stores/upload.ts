@@ -8,8 +8,8 @@ import { MessageChannel, type MessagePort } from 'node:worker_threads'
 import type { Store } from './stores.js'
 import type { Hashers } from './hashers.js'
 import { uploadBuffers } from './buffer-pool.js'
-import { OS_HASH_ALGO } from './hashing.js'
-import { serializeError, type SerializedError, type StoredImage, type UploadReply, type UploadResult } from './protocol.js'
+import { OS_HASH_ALGO } from '../workers/hashing.js'
+import { serializeError, type SerializedError, type StoredImage, type UploadReply, type UploadResult } from '../workers/protocol.js'
 
 /** At most this many bytes of one upload are in memory at once, whatever its size. */
 export const UPLOAD_WINDOW_BYTES = 32 * 1024 * 1024
