@@ -47,13 +47,14 @@ export async function insertObject (sql: Sql, namespaceId: number, namespace: st
   }
 }
 
-export async function updateObject (sql: Sql, id: number, namespace: string, values: ObjectValues): Promise<ObjectRecord | undefined> {
+/** `current`: the object's name now; Glance names it, not the new one, when the new one is taken. */
+export async function updateObject (sql: Sql, id: number, namespace: string, current: string, values: ObjectValues): Promise<ObjectRecord | undefined> {
   try {
     const [row] = await sql<ObjectRecord[]>`update metadef_objects set ${sql({ ...toRow(sql, values), updated_at: new Date() })}
       where id = ${id} returning ${sql.unsafe(COLUMNS)}`
     return row
   } catch (err) {
-    if (isUniqueViolation(err)) throw Errors.metadefObjectRenameExists(values.name, namespace)
+    if (isUniqueViolation(err)) throw Errors.metadefObjectRenameExists(current, namespace)
     throw err
   }
 }

@@ -36,14 +36,15 @@ export async function insertProperty (sql: Sql, namespaceId: number, namespace: 
   }
 }
 
-export async function updateProperty (sql: Sql, id: number, namespace: string, name: string, definition: unknown): Promise<PropertyRecord | undefined> {
+/** `current`: the property's name now; Glance names it, not the new one, when the new one is taken. */
+export async function updateProperty (sql: Sql, id: number, namespace: string, current: string, name: string, definition: unknown): Promise<PropertyRecord | undefined> {
   try {
     const [row] = await sql<PropertyRecord[]>`update metadef_properties
       set ${sql({ name, json_schema: sql.json(definition as any), updated_at: new Date() })}
       where id = ${id} returning ${sql.unsafe(COLUMNS)}`
     return row
   } catch (err) {
-    if (isUniqueViolation(err)) throw Errors.metadefPropertyRenameExists(name, namespace)
+    if (isUniqueViolation(err)) throw Errors.metadefPropertyRenameExists(current, namespace)
     throw err
   }
 }

@@ -76,7 +76,7 @@ async function update (ex: Exchange, ctx: AppContext): Promise<void> {
   const ns = await visibleNamespace(ctx, ex, ex.params[0], 'objects')
   enforceMetadef(ex.identity, 'modify_metadef_object')
   const before = await existing(ctx, ns.id, ex.params[1])
-  const row = await updateObject(ctx.sql, before.id, ns.namespace, valuesFromBody(ex.body))
+  const row = await updateObject(ctx.sql, before.id, ns.namespace, before.name, valuesFromBody(ex.body))
   if (row === undefined) throw Errors.metadefObjectNotFound(ex.params[1])
   ex.json(200, savedView(row, ex.body, ns.namespace, { created: before.created_at, updated: before.updated_at }))
 }

@@ -64,7 +64,7 @@ async function update (ex: Exchange, ctx: AppContext): Promise<void> {
   const ns = await visibleNamespace(ctx, ex, ex.params[0], 'other')
   enforceMetadef(ex.identity, 'modify_metadef_property')
   const before = await existing(ctx, ns.id, ex.params[1])
-  const row = await updateProperty(ctx.sql, before.id, ns.namespace, String(ex.body.name), definitionOf(ex.body))
+  const row = await updateProperty(ctx.sql, before.id, ns.namespace, before.name, String(ex.body.name), definitionOf(ex.body))
   if (row === undefined) throw Errors.metadefPropertyNotFound(ex.params[1])
   ex.json(200, formatProperty(row))
 }
