@@ -1,5 +1,5 @@
 // Loading Debian's shipped metadata definitions (/etc/glance/metadefs, glance-common 25.1) with
-// `node dist/src/tools/metadefs.js load` gives what the real Glance 25.1 serves after its own
+// `glint metadefs load` gives what the real Glance 25.1 serves after its own
 // `glance-manage db_load_metadefs` of the same files (test/fixtures/glance-25.1/
 // metadefs-loaded.json, made by capture-metadefs.sh there): every namespace as listed and shown
 // (also shown per resource type, with prefixed property names), its objects, properties, tags
@@ -23,7 +23,7 @@ const fixture = JSON.parse(readFileSync(join(ROOT, 'test', 'fixtures', 'glance-2
 
 async function metadefs (databaseUrl: string, ...args: string[]): Promise<{ code: number, stdout: string, stderr: string }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, ['dist/src/tools/metadefs.js', ...args], { cwd: ROOT, env: { ...process.env, DATABASE_URL: databaseUrl } })
+    const { stdout, stderr } = await run(process.execPath, ['bin/glint.js', 'metadefs', ...args], { cwd: ROOT, env: { ...process.env, DATABASE_URL: databaseUrl } })
     return { code: 0, stdout, stderr }
   } catch (err: any) {
     return { code: err.code, stdout: err.stdout, stderr: err.stderr }
@@ -153,7 +153,7 @@ t.test('merge, prefer-new, overwrite, unload and export', async (t) => {
 
   const refused = await metadefs(db.url, 'load', dir, '--overwrite')
   t.equal(refused.code, 2)
-  t.match(refused.stderr, /need to combine of these options with --merge/)
+  t.match(refused.stderr, /^glint: To use --prefer_new or --overwrite you need to combine of these options with --merge option\./)
   t.equal((await metadefs(db.url, 'load', dir, '--merge', '--overwrite', '--prefer-new')).code, 2)
 
   const out = mkdtempSync(join(tmpdir(), 'glint-metadefs-export-'))
