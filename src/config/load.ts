@@ -50,6 +50,8 @@ export interface Config {
   clientSocketTimeoutSec: number
   /** [image_format]: what uploaded content must be (src/domain/format-inspector.ts) */
   imageFormat: { requireMatch: boolean, vmdkAllowedTypes: string[] }
+  /** where GET /metrics is served; undefined: metrics are off */
+  metrics?: { host: string, port: number }
   /** Options found in the file that Glint does not use: reported once at start. */
   ignored: string[]
 }
@@ -142,6 +144,9 @@ export function loadConfig (configFile: string | undefined, env: NodeJS.ProcessE
       requireMatch: imageFormat.require_image_format_match as boolean,
       vmdkAllowedTypes: imageFormat.vmdk_allowed_types as string[]
     },
+    metrics: defaults.metrics_port === undefined
+      ? undefined
+      : { host: (defaults.metrics_host as string | undefined) ?? defaults.bind_host as string, port: defaults.metrics_port as number },
     ignored
   }
 }
