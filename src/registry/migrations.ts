@@ -87,5 +87,14 @@ export const MIGRATIONS: Migration[] = [
         deleted_at timestamptz
       );
     `
+  },
+  {
+    version: 2,
+    name: 'property values of any length (a btree entry holds at most ~2.7 KB)',
+    sql: `
+      drop index if exists image_properties_name_value;
+      -- a hash index keeps only each value's hash: property filters (p.value = $1) still use it
+      create index image_properties_value on image_properties using hash (value);
+    `
   }
 ]
