@@ -50,6 +50,8 @@ export interface Config {
   shutdownTimeoutSec: number
   /** how long a client may take nothing from a response before it is closed (0: forever) */
   clientSocketTimeoutSec: number
+  /** where GET /metrics is served; undefined: metrics are off */
+  metrics?: { host: string, port: number }
   /** Options found in the file that Glint does not use: reported once at start. */
   ignored: string[]
 }
@@ -138,6 +140,9 @@ export function loadConfig (configFile: string | undefined, env: NodeJS.ProcessE
     maxBodySize: defaults.max_request_body_size as number,
     shutdownTimeoutSec: defaults.shutdown_timeout as number,
     clientSocketTimeoutSec: defaults.client_socket_timeout as number,
+    metrics: defaults.metrics_port === undefined
+      ? undefined
+      : { host: (defaults.metrics_host as string | undefined) ?? defaults.bind_host as string, port: defaults.metrics_port as number },
     ignored
   }
 }
