@@ -111,6 +111,8 @@ export const Errors = {
   formatsRequired: define('GLINT_FORMATS_REQUIRED', 400, () => 'Properties disk_format, container_format must be set prior to saving data.'),
   sizeCapExceeded: define('GLINT_IMAGE_SIZE_CAP', 413, (cap) => `Image exceeds the storage quota: The size of the data exceeds the limit of ${cap} bytes.`),
   storageQuotaExceeded: define('GLINT_STORAGE_QUOTA', 413, (quota) => `Denying attempt to upload image because it exceeds the quota: The size of the data exceeds the limit of ${quota} bytes.`),
+  // the format inspector's verdict on uploaded content (src/domain/format-inspector.ts)
+  invalidImageData: define('GLINT_INVALID_IMAGE_DATA', 400, (why) => `${why}`),
   sizeMismatch: define('GLINT_SIZE_MISMATCH', 400, (sent, declared) => `Received ${sent} bytes but Content-Length declared ${declared}.`),
   imageGone: define('GLINT_IMAGE_GONE', 410, (id) => `Image ${id} could not be found after upload. The image may have been deleted during the upload.`),
   deactivated: define('GLINT_DEACTIVATED', 403, () => 'The requested image has been deactivated. Image data download is forbidden.'),
