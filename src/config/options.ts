@@ -80,6 +80,12 @@ export const DATABASE_OPTIONS: Record<string, OptionSpec> = {
   max_pool_size: { type: 'int', default: 10, min: 1 }
 }
 
+export const IMAGE_FORMAT_OPTIONS: Record<string, OptionSpec> = {
+  // Refuse uploads whose content is not the declared disk_format (Glance 2025.1+; true there too)
+  require_image_format_match: { type: 'bool', default: true },
+  vmdk_allowed_types: { type: 'list', default: ['streamOptimized', 'monolithicSparse'] }
+}
+
 export const PASTE_OPTIONS: Record<string, OptionSpec> = {
   flavor: { type: 'string' }
 }

@@ -6,5 +6,6 @@ import { uploadCommand } from './upload.js'
 import { copyCommand } from './copy.js'
 import { downloadCommand } from './download.js'
 import { adoptCommand } from './adopt.js'
+import { metadefsCommand } from './metadefs.js'
 
-export const SUBCOMMANDS: Array<(program: Command) => void> = [serveCommand, uploadCommand, copyCommand, downloadCommand, adoptCommand]
+export const SUBCOMMANDS: Array<(program: Command) => void> = [serveCommand, uploadCommand, copyCommand, downloadCommand, adoptCommand, metadefsCommand]
