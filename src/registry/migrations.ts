@@ -158,5 +158,14 @@ export const MIGRATIONS: Migration[] = [
         unique (namespace_id, name)
       );
     `
+  },
+  {
+    version: 3,
+    name: 'property values of any length (a btree entry holds at most ~2.7 KB)',
+    sql: `
+      drop index if exists image_properties_name_value;
+      -- a hash index keeps only each value's hash: property filters (p.value = $1) still use it
+      create index image_properties_value on image_properties using hash (value);
+    `
   }
 ]
