@@ -7,6 +7,7 @@ import type { Identity } from './identity.js'
 import type { StoreSet } from './stores/stores.js'
 import type { Hashers } from './stores/hashers.js'
 import type { StalledWrites } from './http/stalled-writes.js'
+import type { Gateway } from './recovery/sweep.js'
 
 export interface AppContext {
   config: Config
@@ -15,5 +16,7 @@ export interface AppContext {
   hashers: Hashers
   stalledWrites: StalledWrites
   log: Logger
+  /** this process among the gateways sharing the registry (upload leases) */
+  gateway: Gateway
   authenticate: (headers: Record<string, string>) => Identity
 }

@@ -48,6 +48,8 @@ export interface Config {
   shutdownTimeoutSec: number
   /** how long a client may take nothing from a response before it is closed (0: forever) */
   clientSocketTimeoutSec: number
+  /** seconds an upload's lease lasts unless renewed (src/recovery/sweep.ts) */
+  uploadLeaseSec: number
   /** [image_format]: what uploaded content must be (src/domain/format-inspector.ts) */
   imageFormat: { requireMatch: boolean, vmdkAllowedTypes: string[] }
   /** where GET /metrics is served; undefined: metrics are off */
@@ -140,6 +142,7 @@ export function loadConfig (configFile: string | undefined, env: NodeJS.ProcessE
     maxBodySize: defaults.max_request_body_size as number,
     shutdownTimeoutSec: defaults.shutdown_timeout as number,
     clientSocketTimeoutSec: defaults.client_socket_timeout as number,
+    uploadLeaseSec: defaults.upload_lease_timeout as number,
     imageFormat: {
       requireMatch: imageFormat.require_image_format_match as boolean,
       vmdkAllowedTypes: imageFormat.vmdk_allowed_types as string[]

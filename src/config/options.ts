@@ -34,6 +34,8 @@ export const DEFAULT_OPTIONS: Record<string, OptionSpec> = {
   default_user_id: { type: 'string', default: 'admin' },
   shutdown_timeout: { type: 'int', default: 30, min: 0 },
   client_socket_timeout: { type: 'int', default: 900, min: 0 },
+  // Glint's own: how long an upload's claim on its image lasts unless its gateway renews it
+  upload_lease_timeout: { type: 'int', default: 30, min: 1 },
   // Glint's own: Prometheus metrics on a listener of their own (off while metrics_port is unset)
   metrics_port: { type: 'int', min: 0 },
   metrics_host: { type: 'string' },

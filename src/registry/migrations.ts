@@ -87,5 +87,14 @@ export const MIGRATIONS: Migration[] = [
         deleted_at timestamptz
       );
     `
+  },
+  {
+    version: 2,
+    name: 'upload leases: which gateway holds a saving image, and until when',
+    sql: `
+      alter table images add column upload_gateway text, add column upload_store text,
+        add column upload_lease_expires timestamptz;
+      create index images_upload_lease on images (upload_lease_expires) where status = 'saving';
+    `
   }
 ]
