@@ -16,6 +16,7 @@
 #   GLANCE_DB_URL    PostgreSQL server URL without database (default postgresql://postgres@127.0.0.1:5432)
 #   GLANCE_DB_NAME   database name (default glance_bench)
 #   GLANCE_WORKERS   eventlet workers (default: number of cores)
+#   GLANCE_EXTRA_DEFAULTS  more lines for [DEFAULT] (e.g. "show_image_direct_url = true")
 set -euo pipefail
 
 # Debian's glance and its libraries live in the system interpreter; `python3` on PATH may be
@@ -230,6 +231,7 @@ enabled_import_methods = [glance-direct,web-download,copy-image]
 log_file = $LOG_FILE
 use_stderr = false
 debug = false
+${GLANCE_EXTRA_DEFAULTS:-}
 
 [paste_deploy]
 config_file = $PASTE_FILE

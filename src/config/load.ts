@@ -36,6 +36,8 @@ export interface Config {
   defaultStore: string
   databaseUrl?: string
   dbPoolSize: number
+  /** seconds any registry statement may run on PostgreSQL */
+  dbQueryTimeoutSec: number
   dataDir: string
   authMode: 'noauth' | 'trusted'
   defaultProjectId: string
@@ -127,6 +129,7 @@ export function loadConfig (configFile: string | undefined, env: NodeJS.ProcessE
     defaultStore,
     databaseUrl: databaseUrl?.replace(/^postgresql\+\w+:/, 'postgresql:'),
     dbPoolSize: database.max_pool_size as number,
+    dbQueryTimeoutSec: database.query_timeout as number,
     dataDir,
     authMode: authModeOf(flavor, `${where}: line ${reader.lineOf('paste_deploy', 'flavor')}`),
     defaultProjectId: defaults.default_project_id as string,

@@ -79,7 +79,9 @@ export const RBD_STORE_OPTIONS: Record<string, OptionSpec> = {
 
 export const DATABASE_OPTIONS: Record<string, OptionSpec> = {
   connection: { type: 'string' },
-  max_pool_size: { type: 'int', default: 10, min: 1 }
+  max_pool_size: { type: 'int', default: 10, min: 1 },
+  // Glint's own: PostgreSQL cancels any registry statement that runs longer (0: no limit)
+  query_timeout: { type: 'int', default: 30, min: 0 }
 }
 
 export const IMAGE_FORMAT_OPTIONS: Record<string, OptionSpec> = {

@@ -32,6 +32,11 @@ async function perform (task: StoreTask): Promise<unknown> {
     case 'delete': return await backend.remove(task.imageId, task.url)
     case 'purge': return await backend.purge(task.imageId)
     case 'list': return await backend.list()
+    case 'stat': {
+      const reader = await backend.openReader(task.imageId, task.url)
+      await reader.close()
+      return { size: reader.size }
+    }
   }
 }
 
