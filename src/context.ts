@@ -6,6 +6,7 @@ import type { Config } from './config/load.js'
 import type { Identity } from './identity.js'
 import type { StoreSet } from './stores/stores.js'
 import type { Hashers } from './stores/hashers.js'
+import type { Downloads } from './stores/fanout.js'
 import type { StalledWrites } from './http/stalled-writes.js'
 
 export interface AppContext {
@@ -13,6 +14,8 @@ export interface AppContext {
   sql: Sql
   stores: StoreSet
   hashers: Hashers
+  /** image data out of the stores, concurrent downloads of one image sharing one read */
+  downloads: Downloads
   stalledWrites: StalledWrites
   log: Logger
   authenticate: (headers: Record<string, string>) => Identity

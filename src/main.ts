@@ -6,6 +6,7 @@ import { createLogger } from './log.js'
 import { openRegistry } from './registry/connect.js'
 import { createStores } from './stores/stores.js'
 import { createHashers } from './stores/hashers.js'
+import { fanOut } from './stores/fanout.js'
 import { authLayer } from './pipeline/auth.js'
 import { startServer } from './http/app.js'
 import { stalledWrites } from './http/stalled-writes.js'
@@ -40,6 +41,7 @@ async function main (): Promise<void> {
     sql: registry.sql,
     stores,
     hashers,
+    downloads: fanOut(config.fanout, log),
     stalledWrites: stalledWrites(config.clientSocketTimeoutSec),
     log,
     authenticate: authLayer({ mode: config.authMode, defaultProjectId: config.defaultProjectId, defaultUserId: config.defaultUserId })

@@ -48,6 +48,8 @@ export interface Config {
   shutdownTimeoutSec: number
   /** how long a client may take nothing from a response before it is closed (0: forever) */
   clientSocketTimeoutSec: number
+  /** window memory of shared downloads (fanout.ts): per read of an image, and in total, in bytes */
+  fanout: { windowBytes: number, totalBytes: number }
   /** Options found in the file that Glint does not use: reported once at start. */
   ignored: string[]
 }
@@ -135,6 +137,7 @@ export function loadConfig (configFile: string | undefined, env: NodeJS.ProcessE
     maxBodySize: defaults.max_request_body_size as number,
     shutdownTimeoutSec: defaults.shutdown_timeout as number,
     clientSocketTimeoutSec: defaults.client_socket_timeout as number,
+    fanout: { windowBytes: (defaults.fanout_window_mb as number) * 1024 * 1024, totalBytes: (defaults.fanout_memory_mb as number) * 1024 * 1024 },
     ignored
   }
 }

@@ -5,7 +5,6 @@ import type { AppContext } from '../context.js'
 import { Errors } from '../errors.js'
 import type { Exchange } from './exchange.js'
 import { visibleImage } from './routes/images.js'
-import { streamDownload } from '../stores/download.js'
 import { storeFailure } from '../stores/image-data.js'
 
 export interface ByteRange { start: number, end: number }
@@ -64,7 +63,7 @@ export async function sendImageData (ex: Exchange, ctx: AppContext): Promise<voi
     const store = ctx.stores.get(location.store)
     if (store === undefined) continue
     try {
-      const sent = await streamDownload(store, image.id, location.url, offset, length, {
+      const sent = await ctx.downloads.stream(store, image.id, location.url, size, offset, length, {
         res: ex.res,
         writeHead: () => ex.writeHead(status, headers),
         stalls: ctx.stalledWrites,
