@@ -58,19 +58,24 @@ export async function sendImageData (ex: Exchange, ctx: AppContext): Promise<voi
   const length = range === undefined ? size : range.end - range.start + 1
   if (range !== undefined) headers['Content-Range'] = `bytes ${range.start}-${range.end}/${size}`
 
+  const sink = {
+    res: ex.res,
+    writeHead: () => ex.writeHead(status, headers),
+    stalls: ctx.stalledWrites,
+    onAbort: (fn: () => void) => ex.onAbort(fn)
+  }
+  // this node's cached copy first; a copy that fails before a byte went out falls back to the stores
+  const cached = await ctx.imageCache?.lookup(image)
+  const sources = image.locations.map((location) => ({ store: ctx.stores.get(location.store), url: location.url }))
+  if (cached !== undefined) sources.unshift(cached)
+
   let lastError: unknown
-  for (const location of image.locations) {
-    const store = ctx.stores.get(location.store)
+  for (const { store, url } of sources) {
     if (store === undefined) continue
     try {
-      const sent = await ctx.downloads.stream(store, image.id, location.url, size, offset, length, {
-        res: ex.res,
-        writeHead: () => ex.writeHead(status, headers),
-        stalls: ctx.stalledWrites,
-        onAbort: (fn) => ex.onAbort(fn)
-      })
-      ex.bytesSent = sent
+      ex.bytesSent = await ctx.downloads.stream(store, image.id, url, size, offset, length, sink)
       if (!ex.aborted) ex.complete()
+      if (range === undefined && store !== cached?.store && !ex.aborted) ctx.imageCache?.served(image)
       return
     } catch (err) {
       // Once bytes went out the response cannot change: cut the connection, the client sees a short body.

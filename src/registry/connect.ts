@@ -48,3 +48,13 @@ export async function openRegistry (opts: { url?: string, poolSize: number, data
     throw err
   }
 }
+
+/**
+ * Connections Glint processes hold on this registry database, by state (pg_stat_activity,
+ * which sees the pool's idle connections too; the asking connection is not counted).
+ */
+export async function connectionUse (sql: Sql): Promise<Array<{ state: string, count: number }>> {
+  return await sql<Array<{ state: string, count: number }>>`select coalesce(state, 'unknown') as state, count(*)::int as count
+    from pg_stat_activity where application_name = 'glint' and datname = current_database() and pid <> pg_backend_pid()
+    group by 1`
+}

@@ -207,6 +207,8 @@ export function fanOut (limits: FanOutLimits, log: Logger): Downloads {
       slot.ready = true
       this.bytesRead += message.length
       stats.storeBytes += message.length
+      // /metrics counts what was read out of the store, once however many clients it served
+      this.store.traffic.bytesOut += message.length
       for (const reader of this.readers) reader.advance()
       this.pull()
     }
@@ -250,6 +252,7 @@ export function fanOut (limits: FanOutLimits, log: Logger): Downloads {
       readonly size: number, readonly offset: number, readonly end: number, private readonly sink: DownloadSink,
       private readonly settle: (err: (Error & { headSent: boolean }) | undefined) => void) {
       this.position = offset
+      store.traffic.downloadsInFlight++
       sink.onAbort(() => { this.finish(undefined) })
       sink.res.onWritable((at) => this.resume(at))
     }
@@ -337,6 +340,7 @@ export function fanOut (limits: FanOutLimits, log: Logger): Downloads {
     private finish (err: (Error & { headSent: boolean }) | undefined): void {
       if (this.finished) return
       this.finished = true
+      this.store.traffic.downloadsInFlight--
       if (this.pending?.copy !== undefined) downloadBuffers.give(this.pending.copy)
       this.pending = undefined
       this.source?.leave(this)

@@ -11,6 +11,7 @@ import { memberRoutes } from './members.js'
 import { tagRoutes } from './tags.js'
 import { actionRoutes } from './actions.js'
 import { importRoutes } from './import.js'
+import { cacheRoutes } from './cache.js'
 
 export const routes: Routes<AppContext> = {
   ...versionRoutes,
@@ -21,5 +22,6 @@ export const routes: Routes<AppContext> = {
   ...memberRoutes,
   ...tagRoutes,
   ...actionRoutes,
-  ...importRoutes
+  ...importRoutes,
+  ...cacheRoutes
 }
