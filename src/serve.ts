@@ -30,7 +30,7 @@ export async function serve (configFile: string | undefined): Promise<void> {
   }
   if (config.ignored.length > 0) log.warn({ options: config.ignored }, 'options Glint does not use were ignored')
 
-  const registry = await openRegistry({ url: config.databaseUrl, poolSize: config.dbPoolSize, dataDir: config.dataDir })
+  const registry = await openRegistry({ url: config.databaseUrl, poolSize: config.dbPoolSize, dataDir: config.dataDir, queryTimeoutSec: config.dbQueryTimeoutSec })
   log.info({ mode: registry.mode, applied: registry.applied }, 'registry ready')
   const stores = createStores(config.stores, config.defaultStore)
   const hashers = createHashers(config.workers > 0 ? config.workers : availableParallelism())

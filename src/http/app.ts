@@ -9,6 +9,7 @@ import { createRouter, normalizeVersion, type Routes } from './router.js'
 import { parseJson, readSmallBody } from './body.js'
 import { versionsDocument } from './routes/versions.js'
 import type { AppContext } from '../context.js'
+import { registryFailure } from '../registry/connect.js'
 import { countRequest } from '../metrics/registry.js'
 
 const BODYLESS = new Set(['GET', 'HEAD', 'DELETE'])
@@ -79,6 +80,8 @@ export function startServer (ctx: AppContext, routes: Routes<AppContext>): Promi
 
   function settle (ex: Exchange, err: unknown): void {
     if (ex.aborted || ex.finished) return
+    const known = registryFailure(err)
+    if (known !== undefined) { ctx.log.warn({ reqId: ex.requestId, err }, 'registry query failed'); ex.fail(known); return }
     if (!(err instanceof GlintError)) ctx.log.error({ reqId: ex.requestId, err }, 'unexpected error')
     ex.fail(err)
   }

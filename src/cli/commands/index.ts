@@ -5,5 +5,6 @@ import { serveCommand } from './serve.js'
 import { uploadCommand } from './upload.js'
 import { copyCommand } from './copy.js'
 import { downloadCommand } from './download.js'
+import { metadefsCommand } from './metadefs.js'
 
-export const SUBCOMMANDS: Array<(program: Command) => void> = [serveCommand, uploadCommand, copyCommand, downloadCommand]
+export const SUBCOMMANDS: Array<(program: Command) => void> = [serveCommand, uploadCommand, copyCommand, downloadCommand, metadefsCommand]

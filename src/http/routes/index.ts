@@ -12,6 +12,12 @@ import { tagRoutes } from './tags.js'
 import { actionRoutes } from './actions.js'
 import { importRoutes } from './import.js'
 import { cacheRoutes } from './cache.js'
+import { metadefSchemaRoutes } from './metadefs-schemas.js'
+import { metadefNamespaceRoutes } from './metadefs-namespaces.js'
+import { metadefObjectRoutes } from './metadefs-objects.js'
+import { metadefPropertyRoutes } from './metadefs-properties.js'
+import { metadefTagRoutes } from './metadefs-tags.js'
+import { metadefResourceTypeRoutes } from './metadefs-resource-types.js'
 
 export const routes: Routes<AppContext> = {
   ...versionRoutes,
@@ -23,5 +29,11 @@ export const routes: Routes<AppContext> = {
   ...tagRoutes,
   ...actionRoutes,
   ...importRoutes,
-  ...cacheRoutes
+  ...cacheRoutes,
+  ...metadefSchemaRoutes,
+  ...metadefNamespaceRoutes,
+  ...metadefObjectRoutes,
+  ...metadefPropertyRoutes,
+  ...metadefTagRoutes,
+  ...metadefResourceTypeRoutes
 }
