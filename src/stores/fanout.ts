@@ -7,8 +7,9 @@
 // holding the others back. A reader that left, or that starts where no read's window reaches
 // (a late start, a Range), joins another read whose window holds its position, or opens a
 // new one that later readers can join. Window memory is bounded per read, per image and in
-// total; when the total is spent, a reader gets a read of its own with two chunks, which no
-// one else joins (the old per-download read-ahead).
+// total; when that is spent, a reader gets a read of its own with two chunks, which no one
+// else joins (the old per-download read-ahead). Those are bounded in total too: past that a
+// reader waits for a read to end.
 
 import { MessageChannel, type MessagePort } from 'node:worker_threads'
 import type { Logger } from 'pino'
@@ -70,6 +71,9 @@ export function fanOut (limits: FanOutLimits, log: Logger): Downloads {
   const reads = new Map<string, Set<Read>>()
   const imageBytes = new Map<string, number>()
   const stats: FanOutStats = { windowBytes: 0, peakWindowBytes: 0, storeReads: 0, storeBytes: 0 }
+  /** buffers of reads of their own, bounded like the windows; readers past it wait here */
+  let ownBytes = 0
+  const waiting: Reader[] = []
 
   /** Reserves window memory for a read of image `key`; false when a bound would be passed. */
   const reserve = (key: string, bytes: number): boolean => {
@@ -227,9 +231,11 @@ export function fanOut (limits: FanOutLimits, log: Logger): Downloads {
       for (const slot of this.slots) if (slot.ready) downloadBuffers.give(slot.buffer!)
       for (const buffer of this.spare) downloadBuffers.give(buffer)
       if (!this.own) release(this.key, this.allotted * CHUNK)
+      else ownBytes -= this.allotted * CHUNK
       const set = reads.get(this.key)
       set?.delete(this)
       if (set?.size === 0) reads.delete(this.key)
+      queueMicrotask(admitWaiting)
       // Once per read, never per chunk: what the store was asked for, so a storm's reads can be counted.
       log.info({ store: this.store.id, image: this.imageId, offset: this.start, bytes: this.bytesRead, readers: this.joined, shared: !this.own, windowPeak: stats.peakWindowBytes }, 'store read')
       // with a callback, pino writes out what it buffered even while a write is under way
@@ -348,6 +354,7 @@ export function fanOut (limits: FanOutLimits, log: Logger): Downloads {
     }
 
     get sent (): number { return this.position - this.offset }
+    get done (): boolean { return this.finished }
   }
 
   /** Puts a reader on a read that holds its position, or on a new one. */
@@ -358,6 +365,8 @@ export function fanOut (limits: FanOutLimits, log: Logger): Downloads {
     }
     if (read === undefined) {
       const shared = reserve(reader.key, MIN_SHARED * CHUNK)
+      if (!shared && ownBytes + OWN_CHUNKS * CHUNK > limits.totalBytes) { waiting.push(reader); return }
+      if (!shared) ownBytes += OWN_CHUNKS * CHUNK
       read = new Read(reader.store, reader.key, reader.imageId, reader.url, reader.position, reader.size, !shared,
         shared ? MIN_SHARED : OWN_CHUNKS)
       if (shared) {
@@ -369,6 +378,16 @@ export function fanOut (limits: FanOutLimits, log: Logger): Downloads {
     read.join(reader)
     reader.advance()
     read.pull()
+  }
+
+  /** Memory came free: readers that waited for it start again, in order, while it lasts. */
+  function admitWaiting (): void {
+    while (waiting.length > 0) {
+      const reader = waiting.shift()!
+      if (reader.done) continue
+      attach(reader)
+      if (reader.source === undefined && !reader.done) return // went back to waiting
+    }
   }
 
   return {
