@@ -32,6 +32,11 @@ async function perform (task: StoreTask): Promise<unknown> {
     case 'download': return await download(task)
     case 'delete': return await backend.remove(task.imageId, task.url)
     case 'cache': return await copyToFile(task)
+    case 'stat': {
+      const reader = await backend.openReader(task.imageId, task.url)
+      await reader.close()
+      return { size: reader.size }
+    }
   }
 }
 
