@@ -7,6 +7,8 @@ import { createLogger } from './log.js'
 import { connectionUse, openRegistry } from './registry/connect.js'
 import { createStores } from './stores/stores.js'
 import { createHashers } from './stores/hashers.js'
+import { fanOut } from './stores/fanout.js'
+import { openImageCache } from './stores/image-cache.js'
 import { authLayer } from './pipeline/auth.js'
 import { startServer } from './http/app.js'
 import { stalledWrites } from './http/stalled-writes.js'
@@ -42,6 +44,8 @@ export async function serve (configFile: string | undefined): Promise<void> {
     sql: registry.sql,
     stores,
     hashers,
+    downloads: fanOut(config.fanout, log),
+    imageCache: config.imageCache === undefined ? undefined : openImageCache(config.imageCache, { sql: registry.sql, stores, log }),
     stalledWrites: stalledWrites(config.clientSocketTimeoutSec),
     log,
     authenticate: authLayer({ mode: config.authMode, defaultProjectId: config.defaultProjectId, defaultUserId: config.defaultUserId })
@@ -69,6 +73,7 @@ export async function serve (configFile: string | undefined): Promise<void> {
     await server.drain(config.shutdownTimeoutSec * 1000)
     sweeper.stop()
     await metrics?.close()
+    await ctx.imageCache?.close()
     await stores.close()
     await hashers.close()
     await registry.close()
