@@ -56,7 +56,7 @@ function connectionCloseCount (head: string): number {
 }
 
 t.test('a request that asks to close gets Connection: close and a clean close, for every kind of answer', async (t) => {
-  const glint = await startGlint()
+  const glint = await startGlint({ database: 'postgres' })
   t.teardown(() => glint.stop())
   const port = glint.port
   const json = (method: string, path: string, body: string, extra = ''): string =>
@@ -136,7 +136,7 @@ print(json.dumps({'rounds': rounds, 'failures': failures}))
 `
 
 t.test('a urllib3 pool sending connection: close (as tempest does) never meets a closed socket', async (t) => {
-  const glint = await startGlint()
+  const glint = await startGlint({ database: 'postgres' })
   t.teardown(() => glint.stop())
   const out = await new Promise<string>((resolve, reject) => {
     const child = spawn(SYSTEM_PYTHON, ['-c', URLLIB3_LOOP, glint.url, '40'], { stdio: ['ignore', 'pipe', 'pipe'] })
@@ -156,7 +156,7 @@ t.test('a urllib3 pool sending connection: close (as tempest does) never meets a
 // Glint never sees these, so it cannot answer them differently (README, "HTTP server
 // build"). Pinned here so that a change of build that changes them is noticed.
 t.test('requests the native parser refuses before Glint sees them', async (t) => {
-  const glint = await startGlint()
+  const glint = await startGlint({ database: 'postgres' })
   t.teardown(() => glint.stop())
   const answered: Array<[string, string]> = [
     ['HTTP/1.0 (HAProxy\'s default health check)', 'GET /healthcheck HTTP/1.0\r\n\r\n'],
@@ -190,7 +190,7 @@ t.test('requests the native parser refuses before Glint sees them', async (t) =>
 })
 
 t.test('HAProxy health checks: HTTP/1.1 checks pass, the HTTP/1.0 default gets 505', { skip: which('haproxy') }, async (t) => {
-  const glint = await startGlint()
+  const glint = await startGlint({ database: 'postgres' })
   t.teardown(() => glint.stop())
   const dir = mkdtempSync(join(tmpdir(), 'glint-haproxy-'))
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
