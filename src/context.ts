@@ -7,6 +7,8 @@ import type { Identity } from './identity.js'
 import type { StoreSet } from './stores/stores.js'
 import type { Hashers } from './stores/hashers.js'
 import type { StalledWrites } from './http/stalled-writes.js'
+import type { Policy } from './pipeline/policy/enforcer.js'
+import type { PropertyRules } from './pipeline/property-protection.js'
 
 export interface AppContext {
   config: Config
@@ -16,4 +18,8 @@ export interface AppContext {
   stalledWrites: StalledWrites
   log: Logger
   authenticate: (headers: Record<string, string>) => Identity
+  /** [oslo_policy]: enforce(identity, action, target) for every API action */
+  policy: Policy
+  /** property_protection_file's rules; undefined when none is configured */
+  propertyRules?: PropertyRules
 }

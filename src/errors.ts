@@ -60,6 +60,10 @@ export const Errors = {
   imageInUse: define('GLINT_IMAGE_IN_USE', 409, (id) => `Image ${id} could not be deleted because it is in use: The image cannot be deleted because it is in use through the backend store outside of Glance.`),
   notOwner: define('GLINT_NOT_OWNER', 403, () => 'You do not own this image'),
   forbidden: define('GLINT_FORBIDDEN', 403, (what) => `You are not authorized to complete ${what} action.`),
+  // ImageAPIPolicy turns a refusal on an image the caller may not even see into a bare 404
+  imageHidden: define('GLINT_IMAGE_NOT_FOUND', 404, () => 'The resource could not be found.'),
+  // add_image refused by policy for another project's image (Glance's wording has no full stop here)
+  ownerPolicyForbidden: define('GLINT_OWNER_FORBIDDEN', 403, (owner) => `You are not permitted to create images owned by '${owner}'`),
   ownerForbidden: define('GLINT_OWNER_FORBIDDEN', 403, (owner) => `You are not permitted to create images owned by '${owner}'.`),
   readOnly: define('GLINT_READ_ONLY', 403, (attr) => `Attribute '${attr}' is read-only.`),
   reserved: define('GLINT_RESERVED', 403, (attr) => `Attribute '${attr}' is reserved.`),
@@ -122,5 +126,4 @@ export const Errors = {
   storeFailed: define('GLINT_STORE_FAILED', 500, (store, why) => `Store ${store} failed: ${why}`),
   importInvalid: define('GLINT_IMPORT_INVALID', 400, (why) => String(why)),
   importConflict: define('GLINT_IMPORT_CONFLICT', 409, (why) => String(why)),
-  storesInfoDetailForbidden: define('GLINT_STORES_DETAIL_FORBIDDEN', 403, () => 'You are not authorized to complete stores_info_detail action.')
 }

@@ -7,6 +7,9 @@ import { openRegistry } from './registry/connect.js'
 import { createStores } from './stores/stores.js'
 import { createHashers } from './stores/hashers.js'
 import { authLayer } from './pipeline/auth.js'
+import { createPolicy, PolicyFileError, type Policy } from './pipeline/policy/enforcer.js'
+import { loadPropertyRules, PropertyProtectionError, type PropertyRules } from './pipeline/property-protection.js'
+import type { Identity } from './identity.js'
 import { startServer } from './http/app.js'
 import { stalledWrites } from './http/stalled-writes.js'
 import { routes } from './http/routes/index.js'
@@ -16,13 +19,31 @@ import type { AppContext } from './context.js'
 // connect to a cluster that is down holds a thread for its whole timeout.
 process.env.UV_THREADPOOL_SIZE ??= '16'
 
+/**
+ * Glance's context.is_admin is the policy's `context_is_admin` rule, decided once per request;
+ * the unauthenticated mode stays admin whatever the rules say, as Glance's does.
+ */
+function adminByPolicy<R extends Identity | Promise<Identity>> (authenticate: (headers: Record<string, string>) => R, policy: Policy, noauth: boolean): (headers: Record<string, string>) => R {
+  if (noauth) return authenticate
+  const decide = (identity: Identity): Identity => ({ ...identity, isAdmin: policy.isAdmin(identity) })
+  return (headers) => {
+    const identity = authenticate(headers)
+    return (identity instanceof Promise ? identity.then(decide) : decide(identity as Identity)) as R
+  }
+}
+
 async function main (): Promise<void> {
   const log = createLogger()
   let config
+  let policy: Policy
+  let propertyRules: PropertyRules | undefined
   try {
     config = loadConfig(parseArgs(process.argv.slice(2)).configFile)
+    policy = createPolicy({ ...config.policy })
+    const protection = config.propertyProtection
+    if (protection.file !== undefined) propertyRules = loadPropertyRules(protection.file, protection.format)
   } catch (err) {
-    if (err instanceof ConfigError) {
+    if (err instanceof ConfigError || err instanceof PolicyFileError || err instanceof PropertyProtectionError) {
       process.stderr.write(`glint: ${err.message}\n`)
       process.exit(2)
     }
@@ -42,7 +63,9 @@ async function main (): Promise<void> {
     hashers,
     stalledWrites: stalledWrites(config.clientSocketTimeoutSec),
     log,
-    authenticate: authLayer({ mode: config.authMode, defaultProjectId: config.defaultProjectId, defaultUserId: config.defaultUserId })
+    authenticate: adminByPolicy(authLayer({ mode: config.authMode, defaultProjectId: config.defaultProjectId, defaultUserId: config.defaultUserId }), policy, config.authMode === 'noauth'),
+    policy,
+    propertyRules
   }
   const server = await startServer(ctx, routes)
   log.info({ host: config.bindHost, port: server.port, stores: stores.ids(), auth: config.authMode }, 'listening')

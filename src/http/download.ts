@@ -4,7 +4,7 @@
 import type { AppContext } from '../context.js'
 import { Errors } from '../errors.js'
 import type { Exchange } from './exchange.js'
-import { visibleImage } from './routes/images.js'
+import { run, targetImage } from '../pipeline/index.js'
 import { streamDownload } from '../stores/download.js'
 import { storeFailure } from '../stores/image-data.js'
 
@@ -40,8 +40,10 @@ export function parseRange (ex: Exchange, size: number): ByteRange | undefined {
 }
 
 export async function sendImageData (ex: Exchange, ctx: AppContext): Promise<void> {
-  const image = await visibleImage(ctx, ex, ex.params[0])
-  if (image.status === 'deactivated' && !ex.identity.isAdmin) throw Errors.deactivated()
+  const { image, sent } = await run({
+    kind: 'image.download', ctx, identity: ex.identity, requestId: ex.requestId,
+    image: await targetImage(ctx, ex.identity, ex.params[0])
+  })
   if (image.locations.length === 0 || image.status !== 'active' && image.status !== 'deactivated') {
     ex.empty(204)
     return
@@ -64,13 +66,14 @@ export async function sendImageData (ex: Exchange, ctx: AppContext): Promise<voi
     const store = ctx.stores.get(location.store)
     if (store === undefined) continue
     try {
-      const sent = await streamDownload(store, image.id, location.url, offset, length, {
+      const bytes = await streamDownload(store, image.id, location.url, offset, length, {
         res: ex.res,
         writeHead: () => ex.writeHead(status, headers),
         stalls: ctx.stalledWrites,
         onAbort: (fn) => ex.onAbort(fn)
       })
-      ex.bytesSent = sent
+      ex.bytesSent = bytes
+      sent(bytes, ex.aborted ? new Error('client disconnected') : undefined)
       if (!ex.aborted) ex.complete()
       return
     } catch (err) {
