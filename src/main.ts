@@ -1,97 +1,15 @@
-// Glint's entry point: `node dist/src/main.js [--config-file glance-api.conf]`.
-import { availableParallelism } from 'node:os'
-
-import { ConfigError, loadConfig, parseArgs } from './config/load.js'
-import { createLogger } from './log.js'
-import { openRegistry } from './registry/connect.js'
-import { createStores } from './stores/stores.js'
-import { createHashers } from './stores/hashers.js'
-import { authLayer } from './pipeline/auth.js'
-import { createPolicy, PolicyFileError, type Policy } from './pipeline/policy/enforcer.js'
-import { loadPropertyRules, PropertyProtectionError, type PropertyRules } from './pipeline/property-protection.js'
-import type { Identity } from './identity.js'
-import { startServer } from './http/app.js'
-import { stalledWrites } from './http/stalled-writes.js'
-import { routes } from './http/routes/index.js'
-import type { AppContext } from './context.js'
+// Glint's server entry point: `node dist/src/main.js [--config-file glance-api.conf]`, the
+// same as `glint serve`.
 
 // librbd's blocking calls (connect, open, snapshot...) and file I/O share libuv's pool; a
-// connect to a cluster that is down holds a thread for its whole timeout.
+// connect to a cluster that is down holds a thread for its whole timeout. Set before the
+// first use of the pool (the imports below do not use it).
 process.env.UV_THREADPOOL_SIZE ??= '16'
 
-/**
- * Glance's context.is_admin is the policy's `context_is_admin` rule, decided once per request;
- * the unauthenticated mode stays admin whatever the rules say, as Glance's does.
- */
-function adminByPolicy<R extends Identity | Promise<Identity>> (authenticate: (headers: Record<string, string>) => R, policy: Policy, noauth: boolean): (headers: Record<string, string>) => R {
-  if (noauth) return authenticate
-  const decide = (identity: Identity): Identity => ({ ...identity, isAdmin: policy.isAdmin(identity) })
-  return (headers) => {
-    const identity = authenticate(headers)
-    return (identity instanceof Promise ? identity.then(decide) : decide(identity as Identity)) as R
-  }
-}
+const { parseArgs } = await import('./config/load.js')
+const { serve } = await import('./serve.js')
 
-async function main (): Promise<void> {
-  const log = createLogger()
-  let config
-  let policy: Policy
-  let propertyRules: PropertyRules | undefined
-  try {
-    config = loadConfig(parseArgs(process.argv.slice(2)).configFile)
-    policy = createPolicy({ ...config.policy })
-    const protection = config.propertyProtection
-    if (protection.file !== undefined) propertyRules = loadPropertyRules(protection.file, protection.format)
-  } catch (err) {
-    if (err instanceof ConfigError || err instanceof PolicyFileError || err instanceof PropertyProtectionError) {
-      process.stderr.write(`glint: ${err.message}\n`)
-      process.exit(2)
-    }
-    throw err
-  }
-  if (config.ignored.length > 0) log.warn({ options: config.ignored }, 'options Glint does not use were ignored')
-
-  const registry = await openRegistry({ url: config.databaseUrl, poolSize: config.dbPoolSize, dataDir: config.dataDir })
-  log.info({ mode: registry.mode, applied: registry.applied }, 'registry ready')
-  const stores = createStores(config.stores, config.defaultStore)
-  const hashers = createHashers(config.workers > 0 ? config.workers : availableParallelism())
-
-  const ctx: AppContext = {
-    config,
-    sql: registry.sql,
-    stores,
-    hashers,
-    stalledWrites: stalledWrites(config.clientSocketTimeoutSec),
-    log,
-    authenticate: adminByPolicy(authLayer({ mode: config.authMode, defaultProjectId: config.defaultProjectId, defaultUserId: config.defaultUserId }), policy, config.authMode === 'noauth'),
-    policy,
-    propertyRules
-  }
-  const server = await startServer(ctx, routes)
-  log.info({ host: config.bindHost, port: server.port, stores: stores.ids(), auth: config.authMode }, 'listening')
-  log.flush()
-
-  // A bug in one request's promise chain must not take every other request down with it.
-  process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled rejection'))
-
-  let stopping = false
-  const stop = async (signal: string): Promise<void> => {
-    if (stopping) return
-    stopping = true
-    log.info({ signal }, 'stopping: draining requests in flight')
-    await server.drain(config.shutdownTimeoutSec * 1000)
-    await stores.close()
-    await hashers.close()
-    await registry.close()
-    log.info('stopped')
-    log.flush()
-    setTimeout(() => process.exit(0), 50)
-  }
-  process.once('SIGTERM', () => { void stop('SIGTERM') })
-  process.once('SIGINT', () => { void stop('SIGINT') })
-}
-
-main().catch((err) => {
+serve(parseArgs(process.argv.slice(2)).configFile).catch((err) => {
   process.stderr.write(`glint: failed to start: ${err?.stack ?? err}\n`)
   process.exit(1)
 })

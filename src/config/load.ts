@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { dirname, isAbsolute, resolve } from 'node:path'
 import ini from 'ini'
 import {
-  DATABASE_OPTIONS, DEFAULT_OPTIONS, FILE_STORE_OPTIONS, GLANCE_STORE_OPTIONS, PASTE_OPTIONS,
+  DATABASE_OPTIONS, DEFAULT_OPTIONS, FILE_STORE_OPTIONS, GLANCE_STORE_OPTIONS, IMAGE_FORMAT_OPTIONS, PASTE_OPTIONS,
   POLICY_OPTIONS, RBD_STORE_OPTIONS, type OptionSpec
 } from './options.js'
 
@@ -36,6 +36,8 @@ export interface Config {
   defaultStore: string
   databaseUrl?: string
   dbPoolSize: number
+  /** seconds any registry statement may run on PostgreSQL */
+  dbQueryTimeoutSec: number
   dataDir: string
   authMode: 'noauth' | 'trusted'
   defaultProjectId: string
@@ -52,6 +54,10 @@ export interface Config {
   policy: { file?: string, enforceNewDefaults: boolean, enforceScope: boolean, defaultRule: string }
   /** property_protection_file and its rule format; undefined file: no protections */
   propertyProtection: { file?: string, format: 'roles' | 'policies' }
+  /** [image_format]: what uploaded content must be (src/domain/format-inspector.ts) */
+  imageFormat: { requireMatch: boolean, vmdkAllowedTypes: string[] }
+  /** where GET /metrics is served; undefined: metrics are off */
+  metrics?: { host: string, port: number }
   /** Options found in the file that Glint does not use: reported once at start. */
   ignored: string[]
 }
@@ -84,6 +90,7 @@ export function loadConfig (configFile: string | undefined, env: NodeJS.ProcessE
   const database = reader.section(sectionOf(parsed, 'database'), 'database', DATABASE_OPTIONS, ignored)
   const paste = reader.section(sectionOf(parsed, 'paste_deploy'), 'paste_deploy', PASTE_OPTIONS, ignored)
   const osloPolicy = reader.section(sectionOf(parsed, 'oslo_policy'), 'oslo_policy', POLICY_OPTIONS, ignored)
+  const imageFormat = reader.section(sectionOf(parsed, 'image_format'), 'image_format', IMAGE_FORMAT_OPTIONS, ignored)
 
   // An empty variable (`DATABASE_URL= npm start`) means unset, as in a shell's own tests.
   const fromEnv = (name: string): string | undefined => (env[name] === '' ? undefined : env[name])
@@ -94,7 +101,7 @@ export function loadConfig (configFile: string | undefined, env: NodeJS.ProcessE
     throw new ConfigError(`${where}: [glance_store] default_backend = ${defaultStore} is not one of enabled_backends (${stores.map((s) => s.id).join(', ')})`)
   }
 
-  const knownSections = new Set(['DEFAULT', 'glance_store', 'database', 'paste_deploy', 'oslo_policy', ...stores.map((s) => s.id)])
+  const knownSections = new Set(['DEFAULT', 'glance_store', 'database', 'paste_deploy', 'image_format', 'oslo_policy', ...stores.map((s) => s.id)])
   for (const name of Object.keys(parsed)) {
     if (isSection(parsed[name]) && !knownSections.has(name)) ignored.push(`[${name}]`)
   }
@@ -125,6 +132,7 @@ export function loadConfig (configFile: string | undefined, env: NodeJS.ProcessE
     defaultStore,
     databaseUrl: databaseUrl?.replace(/^postgresql\+\w+:/, 'postgresql:'),
     dbPoolSize: database.max_pool_size as number,
+    dbQueryTimeoutSec: database.query_timeout as number,
     dataDir,
     authMode: authModeOf(flavor, `${where}: line ${reader.lineOf('paste_deploy', 'flavor')}`),
     defaultProjectId: defaults.default_project_id as string,
@@ -142,6 +150,13 @@ export function loadConfig (configFile: string | undefined, env: NodeJS.ProcessE
     clientSocketTimeoutSec: defaults.client_socket_timeout as number,
     policy: readPolicyOptions(osloPolicy, defaults, configFile, reader, where),
     propertyProtection: readPropertyProtection(defaults, configFile, reader, where),
+    imageFormat: {
+      requireMatch: imageFormat.require_image_format_match as boolean,
+      vmdkAllowedTypes: imageFormat.vmdk_allowed_types as string[]
+    },
+    metrics: defaults.metrics_port === undefined
+      ? undefined
+      : { host: (defaults.metrics_host as string | undefined) ?? defaults.bind_host as string, port: defaults.metrics_port as number },
     ignored
   }
 }

@@ -6,6 +6,7 @@ import { Errors } from '../errors.js'
 import type { Config } from '../config/load.js'
 import type { ImageChanges, ImageRecord } from '../registry/images.js'
 import type { PatchOp } from './json-patch.js'
+import { assertStorable } from './storable.js'
 import {
   BASE_COLUMNS, assertPropertyName, assertTagsValid, assertWritable,
   countedProperties, schemaViolation
@@ -34,6 +35,7 @@ export function assertChangeAllowed (change: PatchOp): void {
   assertPropertyName(root)
   const why = schemaViolation(root, change.value)
   if (why !== undefined) throw Errors.schemaInvalid(why)
+  assertStorable(root, change.value)
 }
 
 /** The `locations` schema: a list of {url (string, at most 255), metadata (object)}. */

@@ -17,6 +17,8 @@ export class Exchange {
   readonly requestId: string
   readonly startedAt = process.hrtime.bigint()
   path = ''
+  /** the route pattern that served the request (the metrics' label); set once routed */
+  route = 'unrouted'
   params: string[] = []
   identity!: Identity
   body: unknown = undefined

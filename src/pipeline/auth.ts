@@ -19,10 +19,12 @@ export function authLayer (opts: AuthOptions): (headers: Record<string, string>)
   return function trustedHeaders (headers) {
     if (headers['x-identity-status'] !== 'Confirmed') throw Errors.unauthorized()
     const roles = (headers['x-roles'] ?? '').split(',').map((r) => r.trim().toLowerCase()).filter(Boolean)
-    // oslo.context's from_environ: the deprecated X-Tenant-Id / X-Tenant / X-User still count
+    // oslo.context's from_environ: the deprecated X-Tenant-Id / X-Tenant / X-User still count.
+    // An empty (or blank) id names nobody: it must not become an owner others share.
+    const given = (name: string): string | undefined => headers[name]?.trim() === '' ? undefined : headers[name]
     return {
-      projectId: headers['x-project-id'] ?? headers['x-tenant-id'] ?? headers['x-tenant'] ?? null,
-      userId: headers['x-user-id'] ?? headers['x-user'] ?? null,
+      projectId: given('x-project-id') ?? given('x-tenant-id') ?? given('x-tenant') ?? null,
+      userId: given('x-user-id') ?? given('x-user') ?? null,
       roles,
       isAdmin: roles.includes('admin')
     }

@@ -60,6 +60,8 @@ function visibility (policy: Policy, who: Identity, value: unknown, target: Targ
 
 function authorizeCreate (policy: Policy, who: Identity, op: Op<'image.create'>): void {
   const owner = (op.input.columns.owner as string | null | undefined) ?? who.projectId
+  // A caller of no project would make an image nobody owns (visible to all): only an admin may.
+  if (owner === null && !who.isAdmin) throw Errors.forbidden('add_image')
   const target = { project_id: owner, owner, visibility: op.input.columns.visibility ?? 'private' }
   if (!policy.check(who, 'add_image', target)) {
     if (owner !== who.projectId) throw Errors.ownerPolicyForbidden(String(owner))

@@ -9,8 +9,10 @@ import { addTag, removeTag } from '../registry/tags.js'
 import { insertTask, tasksOfImage, updateImportState } from '../registry/tasks.js'
 import { FORMAT_ATTRIBUTES, FORMAT_MUTABLE_STATUSES, applyPatch } from '../domain/image-patch.js'
 import { MEMBER_STATUSES } from '../domain/member.js'
+import { hasNul } from '../domain/storable.js'
 import type { Dispatch, Op } from './chain.js'
 import { storeUpload } from './store-upload.js'
+import { formatLayer } from './format.js'
 
 async function reload (op: { ctx: { sql: any }, image: ImageRecord }): Promise<ImageRecord> {
   const now = await findImage(op.ctx.sql, op.image.id)
@@ -56,7 +58,8 @@ export const registry: Dispatch = async (op) => {
       return await reload(op)
     }
     case 'image.delete': await softDelete(sql, op.image.id); return
-    case 'image.upload': return await storeUpload(op.upload)
+    // the format layer inspects the bytes on their way into the store session
+    case 'image.upload': return await formatLayer(storeUpload)(op.upload)
     case 'image.download': return { image: op.image, sent: () => {} }
     case 'image.deactivate': return await transition(op, 'deactivate', 'active', 'deactivated')
     case 'image.reactivate': return await transition(op, 'reactivate', 'deactivated', 'active')
@@ -89,27 +92,29 @@ export const registry: Dispatch = async (op) => {
       return
     }
     case 'tag.delete': {
-      const result = await removeTag(sql, op.image.id, op.tag)
+      // No stored tag holds a NUL: the registry could not even compare one
+      const result = hasNul(op.tag) ? 'absent' : await removeTag(sql, op.image.id, op.tag)
       if (result === 'gone') throw Errors.imageNotFound(op.image.id)
       if (result === 'absent') throw Errors.tagNotFound(op.tag)
       return
     }
     case 'member.list': return await listMembers(sql, op.image, who)
     case 'member.show': {
-      const row = await findMember(sql, op.image, op.member, who)
+      // a NUL can be in no member id (PostgreSQL refuses it in text)
+      const row = hasNul(op.member) ? undefined : await findMember(sql, op.image, op.member, who)
       if (row === undefined) throw Errors.memberNotFound(op.member, op.image.id)
       return row
     }
     case 'member.create': return await addMember(sql, op.image.id, op.member, op.limit ?? -1)
     case 'member.update': {
-      if (await findMember(sql, op.image, op.member, who) === undefined) throw Errors.memberNotFound(op.member, op.image.id)
+      if (hasNul(op.member) || await findMember(sql, op.image, op.member, who) === undefined) throw Errors.memberNotFound(op.member, op.image.id)
       if (typeof op.status !== 'string' || !MEMBER_STATUSES.includes(op.status)) throw Errors.badMemberStatus()
       const row = await setMemberStatus(sql, op.image.id, op.member, op.status)
       if (row === undefined) throw Errors.memberNotFound(op.member, op.image.id)
       return row
     }
     case 'member.delete':
-      if (!await removeMember(sql, op.image.id, op.member)) throw Errors.memberNotFound(op.member, op.image.id)
+      if (hasNul(op.member) || !await removeMember(sql, op.image.id, op.member)) throw Errors.memberNotFound(op.member, op.image.id)
       return
     case 'store.delete': case 'stores.detail': return
   }

@@ -8,6 +8,7 @@ import type { Exchange } from '../exchange.js'
 import type { Routes } from '../router.js'
 import { baseUrl } from './versions.js'
 import { BASE_COLUMNS, assertPropertyName, assertTagsValid, assertWritable, formatImage, schemaViolation } from '../../domain/image.js'
+import { assertStorable } from '../../domain/storable.js'
 import type { NewImage } from '../../registry/images.js'
 import { parseListQuery } from '../../domain/list-query.js'
 import { run, targetImage } from '../../pipeline/index.js'
@@ -42,10 +43,11 @@ async function createImage (ex: Exchange, ctx: AppContext): Promise<void> {
       image.id = (value as string).toLowerCase()
       continue
     }
-    if (key === 'tags') { image.tags = assertTagsValid(value, ctx.config.quotas.tags); continue }
+    if (key === 'tags') { image.tags = assertTagsValid(value, ctx.config.quotas.tags); assertStorable(key, value); continue }
     assertPropertyName(key)
     const why = schemaViolation(key, value)
     if (why !== undefined) throw Errors.schemaInvalid(why)
+    assertStorable(key, value)
     if (BASE_COLUMNS.has(key)) (image.columns as Record<string, unknown>)[key] = value
     // kernel_id/ramdisk_id may be null (Nova snapshots send that): a null extra property is simply not set
     else if (value !== null) image.properties[key] = value as string

@@ -7,6 +7,7 @@ import type { Exchange } from '../exchange.js'
 import type { Routes } from '../router.js'
 import { opBase, visibleImage } from './images.js'
 import { schemaViolation } from '../../domain/image.js'
+import { assertStorable } from '../../domain/storable.js'
 import { run } from '../../pipeline/index.js'
 
 async function putTag (ex: Exchange, ctx: AppContext): Promise<void> {
@@ -14,6 +15,7 @@ async function putTag (ex: Exchange, ctx: AppContext): Promise<void> {
   // Glance validates the tag against the image schema before it loads the image
   const why = schemaViolation('tags', [tag])
   if (why !== undefined) throw Errors.schemaInvalid(why)
+  assertStorable('tags', [tag])
   await run({ kind: 'tag.add', ...opBase(ex, ctx), image: await visibleImage(ctx, ex, id), tag })
   ex.empty(204)
 }
