@@ -5,8 +5,9 @@
 // `!` no one) or one policy rule (`policies` format, `<rule>` evaluated as `rule:<rule>`).
 // Applied as Glance applies it: create refuses a protected property (403 "Attribute 'x' is
 // reserved."), reads (show, list, and what create/update/import see) hide unreadable ones,
-// and a PATCH needs update rights on a property the caller can read, create rights on one it
-// cannot read or that does not exist, delete rights to remove. Checks and filters only.
+// and a PATCH needs update rights to change a property the caller can read, create rights to
+// add one it cannot read or that does not exist, delete rights to remove one; replacing or
+// removing one it cannot read is a 409 "does not exist". Checks and filters only.
 
 import { readFileSync } from 'node:fs'
 import { Errors } from '../errors.js'
@@ -143,8 +144,10 @@ export const propertyProtectionLayer: Layer = (next) => async (op) => {
         const name = change.path[0]
         if (change.path.length !== 1 || NOT_EXTRA.has(name)) continue
         const known = name in image.properties
-        // removing what the caller cannot see is "no such property", answered further in
-        const operation: PropertyOperation | undefined = change.op === 'remove' ? (known ? 'delete' : undefined) : (known ? 'update' : 'create')
+        // replacing or removing what the caller cannot see is "no such property" (409), answered further in
+        const operation: PropertyOperation | undefined = known
+          ? (change.op === 'remove' ? 'delete' : 'update')
+          : (change.op === 'add' ? 'create' : undefined)
         if (operation !== undefined && !allows(name, operation)) throw Errors.reserved(name)
       }
       return view(await next({ ...op, image }) as ImageRecord)
