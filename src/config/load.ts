@@ -54,6 +54,12 @@ export interface Config {
   policy: { file?: string, enforceNewDefaults: boolean, enforceScope: boolean, defaultRule: string }
   /** property_protection_file and its rule format; undefined file: no protections */
   propertyProtection: { file?: string, format: 'roles' | 'policies' }
+  /** seconds an upload's lease lasts unless renewed (src/recovery/sweep.ts) */
+  uploadLeaseSec: number
+  /** window memory of shared downloads (fanout.ts): per read of an image, and in total, in bytes */
+  fanout: { windowBytes: number, totalBytes: number }
+  /** the image cache (flavor ...+caching or +cachemanagement with image_cache_dir); undefined: off */
+  imageCache?: { dir: string, maxSize: number, stallTimeSec: number }
   /** [image_format]: what uploaded content must be (src/domain/format-inspector.ts) */
   imageFormat: { requireMatch: boolean, vmdkAllowedTypes: string[] }
   /** where GET /metrics is served; undefined: metrics are off */
@@ -150,6 +156,9 @@ export function loadConfig (configFile: string | undefined, env: NodeJS.ProcessE
     clientSocketTimeoutSec: defaults.client_socket_timeout as number,
     policy: readPolicyOptions(osloPolicy, defaults, configFile, reader, where),
     propertyProtection: readPropertyProtection(defaults, configFile, reader, where),
+    uploadLeaseSec: defaults.upload_lease_timeout as number,
+    fanout: { windowBytes: (defaults.fanout_window_mb as number) * 1024 * 1024, totalBytes: (defaults.fanout_memory_mb as number) * 1024 * 1024 },
+    imageCache: imageCacheOf(flavor, defaults, `${where}: line ${reader.lineOf('paste_deploy', 'flavor')}`),
     imageFormat: {
       requireMatch: imageFormat.require_image_format_match as boolean,
       vmdkAllowedTypes: imageFormat.vmdk_allowed_types as string[]
@@ -210,6 +219,15 @@ function readPropertyProtection (defaults: Section, configFile: string | undefin
   const file = besideConfig(named, configFile)
   if (!existsSync(file)) throw new ConfigError(`${where}: line ${reader.lineOf('DEFAULT', 'property_protection_file')}: property_protection_file ${file} does not exist`)
   return { file, format }
+}
+
+/** Glance caches images when its paste pipeline has the cache middleware (+caching, +cachemanagement). */
+function imageCacheOf (flavor: string | undefined, defaults: Section, where: string): Config['imageCache'] {
+  const parts = (flavor ?? '').split('+')
+  if (!parts.some((p) => p === 'caching' || p === 'cachemanagement')) return undefined
+  const dir = defaults.image_cache_dir as string | undefined
+  if (dir === undefined || dir === '') throw new ConfigError(`${where}: [paste_deploy] flavor = ${flavor} needs [DEFAULT] image_cache_dir`)
+  return { dir: resolve(dir), maxSize: defaults.image_cache_max_size as number, stallTimeSec: defaults.image_cache_stall_time as number }
 }
 
 function readConfigText (file: string): string {
