@@ -6,7 +6,7 @@ import { Errors } from '../errors.js'
 import { hasNul } from './storable.js'
 import { isoTime } from './image.js'
 import { firstViolation } from './json-schema.js'
-import { normalizeProperties, normalizeProperty } from './metadef-property.js'
+import { definitionProblem, normalizeProperties, normalizeProperty } from './metadef-property.js'
 import type { NamespaceRecord } from '../registry/metadefs-namespaces.js'
 import type { ObjectRecord } from '../registry/metadefs-objects.js'
 import type { PropertyRecord } from '../registry/metadefs-properties.js'
@@ -132,6 +132,15 @@ function assertNoNul (value: unknown, key: string): void {
       if (hasNul(k)) throw Errors.nulCharacter('Property names')
       assertNoNul(v, k)
     }
+  }
+}
+
+/** 400 for a property definition Glance's model cannot hold (Glance fails those with a 500). */
+export function checkDefinitions (properties: unknown, owner = ''): void {
+  if (typeof properties !== 'object' || properties === null) return
+  for (const [name, definition] of Object.entries(properties)) {
+    const why = definitionProblem(definition)
+    if (why !== undefined) throw Errors.metadefBadDefinition(owner === '' ? name : `${owner}.${name}`, why)
   }
 }
 

@@ -14,7 +14,7 @@ import { NAMESPACE_SCHEMA } from '../../domain/metadef-schemas.js'
 import { normalizeProperties, normalizeProperty } from '../../domain/metadef-property.js'
 import { isoTime } from '../../domain/image.js'
 import {
-  checkBody, formatAssociation, formatNamespace, formatObject, formatProperties, formatTag,
+  checkBody, checkDefinitions, formatAssociation, formatNamespace, formatObject, formatProperties, formatTag,
   NAMESPACE_SCHEMA_LINK, namespaceHref, pyUrlencode
 } from '../../domain/metadefs.js'
 import {
@@ -203,6 +203,8 @@ async function create (ex: Exchange, ctx: AppContext): Promise<void> {
   if (Array.isArray(body.objects) && body.objects.length > 0) enforceMetadef(ex.identity, 'add_metadef_object')
   if (body.properties !== undefined && Object.keys(body.properties).length > 0) enforceMetadef(ex.identity, 'add_metadef_property')
   if (Array.isArray(body.tags) && body.tags.length > 0) enforceMetadef(ex.identity, 'add_metadef_tag')
+  checkDefinitions(body.properties)
+  for (const o of body.objects ?? []) checkDefinitions(o.properties, o.name)
   for (const item of [...(body.objects ?? []), ...(body.resource_type_associations ?? []), ...(body.tags ?? [])]) {
     if (typeof item.name !== 'string') throw Errors.metadefSchemaInvalid('namespace', "'name' is a required property")
   }
