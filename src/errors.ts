@@ -52,6 +52,7 @@ export const Errors = {
     { 'Accept-Patch': 'application/openstack-images-v2.0-json-patch, application/openstack-images-v2.1-json-patch' }),
   // WebOb's HTTPUnauthorized text: Glance's ContextMiddleware raises it without one of its own
   unauthorized: define('GLINT_UNAUTHORIZED', 401, () => 'This server could not verify that you are authorized to access the document you requested. Either you supplied the wrong credentials (e.g., bad password), or your browser does not understand how to supply the credentials required.'),
+  registryUnavailable: define('GLINT_REGISTRY_UNAVAILABLE', 503, () => 'The image registry is not available. Please try again later.'),
   registryTimeout: define('GLINT_REGISTRY_TIMEOUT', 503, () => 'The image registry did not answer in time. Please try again later.'),
   internal: define('GLINT_INTERNAL', 500, () => 'The server has either erred or is incapable of performing the requested operation.'),
 
