@@ -1,21 +1,15 @@
-// PUT /v2/images/{id}/file: the body streams chunk by chunk through the upload lifecycle
-// (src/pipeline) into the store worker; never whole in memory. The socket is paused while
-// the registry is consulted and whenever the upload's window of buffers is full, so a slow
-// store slows the client instead of filling memory.
+// PUT /v2/images/{id}/file: the body streams chunk by chunk through the upload layers
+// (src/pipeline/lifecycle.ts) into the store worker; never whole in memory. The socket is
+// paused while the layers consult the registry and whenever the upload's window of buffers
+// is full, so a slow store slows the client instead of filling memory.
 
 import type { AppContext } from '../context.js'
 import { Errors } from '../errors.js'
 import type { Exchange } from './exchange.js'
-import { uploadPipeline, type Upload } from '../pipeline/lifecycle.js'
-import { policyLayer } from '../pipeline/policy.js'
-import { quotaLayer } from '../pipeline/quota.js'
-import { locationLayer } from '../pipeline/location.js'
-import { UploadSession } from '../stores/upload.js'
-import { deserializeError } from '../workers/protocol.js'
+import type { Upload, UploadSink } from '../pipeline/lifecycle.js'
+import { dispatchUpload } from '../pipeline/upload.js'
 import { storeFailure } from '../stores/image-data.js'
 import { visibleImage } from './routes/images.js'
-
-const pipeline = uploadPipeline([policyLayer, quotaLayer, locationLayer])
 
 export function receiveUpload (ex: Exchange, ctx: AppContext): void {
   const type = (ex.headers['content-type'] ?? '').split(';')[0].trim()
@@ -25,7 +19,7 @@ export function receiveUpload (ex: Exchange, ctx: AppContext): void {
     : -1
 
   let upload: Upload | undefined
-  let session: UploadSession | undefined
+  let sink: UploadSink | undefined
   let failed = false
   let ended = false
   let paused = true
@@ -40,8 +34,9 @@ export function receiveUpload (ex: Exchange, ctx: AppContext): void {
     if (failed) return
     failed = true
     void (async () => {
-      await session?.abort()
-      if (upload?.store !== undefined) await pipeline.onFailure(upload, err)
+      // No sink yet: the dispatch is still running (it aborts itself when it sees `failed`)
+      // or it threw, and then every layer has already undone its own part.
+      await sink?.abort(err)
       if (ex.aborted) return
       // uWS reads and drops the rest of the body, which keeps the connection usable and
       // lets the client read our answer (closing with unread input would reset it).
@@ -50,23 +45,9 @@ export function receiveUpload (ex: Exchange, ctx: AppContext): void {
     })()
   }
 
-  const accept = (chunk: Uint8Array): boolean => {
-    pipeline.onChunk(upload!, chunk.byteLength)
-    upload!.received += chunk.byteLength
-    return session!.write(chunk)
-  }
-
   const finish = async (): Promise<void> => {
     ended = true
-    if (declaredSize >= 0 && upload!.received !== declaredSize) throw Errors.sizeMismatch(upload!.received, declaredSize)
-    upload!.result = await session!.finish()
-    try {
-      await pipeline.afterUpload(upload!)
-    } catch (err) {
-      // The data is durable in the store but the image cannot take it: remove it again.
-      await upload!.store!.run({ op: 'delete', imageId: upload!.image.id, url: upload!.result.url }).catch(() => {})
-      throw err
-    }
+    await sink!.finish()
     // A paused socket would never read the connection's next request.
     resumeSocket()
     ex.empty(204)
@@ -77,18 +58,18 @@ export function receiveUpload (ex: Exchange, ctx: AppContext): void {
     if (failed) return
     try {
       // The ArrayBuffer is only valid during this call: the copy into a pooled buffer
-      // (in session.write) is the one copy each byte gets.
+      // (in the store session's write) is the one copy each byte gets.
       const chunk = new Uint8Array(ab)
-      if (session === undefined) {
-        // Arrived before pause() took effect: keep a copy until the session exists.
+      if (sink === undefined) {
+        // Arrived before pause() took effect: keep a copy until the sink exists.
         if (chunk.byteLength > 0) early.push(chunk.slice())
         if (isLast) ended = true
         return
       }
-      if (chunk.byteLength > 0 && !accept(chunk) && !isLast) {
+      if (chunk.byteLength > 0 && !sink.write(chunk) && !isLast) {
         ex.res.pause()
         paused = true
-        session.onDrain(() => { if (!failed) resumeSocket() })
+        sink.onDrain(() => { if (!failed) resumeSocket() })
       }
       if (isLast) finish().catch(fail)
     } catch (err) {
@@ -99,14 +80,13 @@ export function receiveUpload (ex: Exchange, ctx: AppContext): void {
 
   void (async () => {
     const image = await visibleImage(ctx, ex, ex.params[0])
-    upload = { ctx, ex, image, declaredSize, received: 0, limit: Infinity }
-    await pipeline.beforeUpload(upload)
-    // The client left (or a limit failed) while we prepared: fail() already ran without a
-    // session, so undo what beforeUpload did and never open one.
-    if (failed) { await pipeline.onFailure(upload, new Error('upload ended before it started')); return }
-    session = new UploadSession(upload.store!, ctx.hashers, image.id, Math.max(declaredSize, 0))
-    session.onFailure((e) => fail(deserializeError(e)))
-    for (const chunk of early.splice(0)) accept(chunk)
+    upload = { ctx, identity: ex.identity, image, storeId: ex.headers['x-image-meta-store'], declaredSize, received: 0, limit: Infinity }
+    const opened = await dispatchUpload(upload)
+    // The client left (or a chunk failed) while the layers prepared: undo them, open nothing more.
+    if (failed) { await opened.abort(new Error('upload ended before it started')); return }
+    sink = opened
+    sink.onFailure(fail)
+    for (const chunk of early.splice(0)) sink.write(chunk)
     if (ended) { await finish(); return }
     if (!failed) resumeSocket()
   })().catch(fail)

@@ -1,34 +1,52 @@
-// The location layer: which store receives the data (X-Image-Meta-Store or the default),
-// the status moves around the upload (queued -> saving -> active, or back to queued), and
-// the location and checksums recorded once the data is durable.
+// The location layer for uploads: which store receives the data (X-Image-Meta-Store or the
+// default), the status around the upload (queued -> saving -> active), and the location and
+// checksums recorded once the data is durable. Only the winner of the queued -> saving
+// compare-and-set owns the image's `saving`, so only it ever moves it back to queued.
 
 import { Errors } from '../errors.js'
 import { addLocation, moveStatus } from '../registry/images.js'
-import type { UploadLayer } from './lifecycle.js'
+import type { Upload, UploadLayer } from './lifecycle.js'
 
-export const locationLayer: UploadLayer = {
-  name: 'location',
-  async beforeUpload (u) {
-    const wanted = u.ex.headers['x-image-meta-store']
-    const store = wanted === undefined ? u.ctx.stores.default : u.ctx.stores.get(wanted)
-    if (store === undefined) throw Errors.unknownStore(wanted!)
-    u.store = store
-    // Compare-and-set: of two uploads racing for one queued image, one gets 409.
-    if (!await moveStatus(u.ctx.sql, u.image.id, ['queued'], 'saving')) throw Errors.uploadConflict('saving')
-  },
-  async afterUpload (u) {
-    const r = u.result!
-    const activated = await u.ctx.sql.begin(async (tx) => {
-      const moved = await moveStatus(tx, u.image.id, ['saving'], 'active', {
-        size: r.size, checksum: r.checksum, os_hash_algo: r.osHashAlgo, os_hash_value: r.osHashValue
+const NO_DATA = { size: null, checksum: null, os_hash_algo: null, os_hash_value: null }
+
+async function backToQueued (u: Upload): Promise<void> {
+  await moveStatus(u.ctx.sql, u.image.id, ['saving'], 'queued', NO_DATA).catch((err) => {
+    u.ctx.log.error({ err, imageId: u.image.id }, 'could not put the image back to queued')
+  })
+}
+
+export const locationLayer: UploadLayer = (next) => async (u) => {
+  const store = u.storeId === undefined ? u.ctx.stores.default : u.ctx.stores.get(u.storeId)
+  if (store === undefined) throw Errors.unknownStore(u.storeId!)
+  // Lost the race (or the image moved on): we own nothing, so we undo nothing.
+  if (!await moveStatus(u.ctx.sql, u.image.id, ['queued'], 'saving')) throw Errors.uploadConflict('saving')
+  u.store = store
+  let inner
+  try {
+    inner = await next(u)
+  } catch (err) {
+    await backToQueued(u)
+    throw err
+  }
+  let activated = false
+  return {
+    ...inner,
+    async finish () {
+      await inner.finish()
+      const r = u.result!
+      activated = await u.ctx.sql.begin(async (tx) => {
+        const moved = await moveStatus(tx, u.image.id, ['saving'], 'active', {
+          size: r.size, checksum: r.checksum, os_hash_algo: r.osHashAlgo, os_hash_value: r.osHashValue
+        })
+        if (moved) await addLocation(tx, u.image.id, { store: store.id, url: r.url, metadata: { ...r.metadata, store: store.id } })
+        return moved
       })
-      if (moved) await addLocation(tx, u.image.id, { store: u.store!.id, url: r.url, metadata: { ...r.metadata, store: u.store!.id } })
-      return moved
-    })
-    // Deleted (or reset) while uploading: Glance answers 410 and removes the data.
-    if (!activated) throw Errors.imageGone(u.image.id)
-  },
-  async onFailure (u) {
-    await moveStatus(u.ctx.sql, u.image.id, ['saving'], 'queued', { size: null, checksum: null, os_hash_algo: null, os_hash_value: null })
+      // Deleted while uploading: Glance answers 410 (and the store layer removes the data).
+      if (!activated) throw Errors.imageGone(u.image.id)
+    },
+    async abort (err) {
+      await inner.abort(err)
+      if (!activated) await backToQueued(u)
+    }
   }
 }

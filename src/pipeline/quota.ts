@@ -1,6 +1,7 @@
-// The quota layer: image_size_cap per image and user_storage_quota per owner, enforced
-// while the bytes stream (413 the moment a limit is crossed) and re-checked at the end,
-// because concurrent uploads of one owner each saw the same starting usage.
+// The quota layer for uploads: image_size_cap per image and user_storage_quota per owner,
+// enforced while the bytes stream (413 the moment a limit is crossed) and re-checked before
+// the upload is committed, because concurrent uploads of one owner each saw the same usage.
+// It starts nothing, so it has nothing to undo.
 
 import { Errors } from '../errors.js'
 import { storageUsed } from '../registry/images.js'
@@ -19,17 +20,20 @@ async function limitFor (u: Upload): Promise<void> {
   }
 }
 
-export const quotaLayer: UploadLayer = {
-  name: 'quota',
-  async beforeUpload (u) {
-    await limitFor(u)
-    if (u.declaredSize > u.limit) throw u.limitError!
-  },
-  onChunk (u, bytes) {
-    if (u.received + bytes > u.limit) throw u.limitError!
-  },
-  async afterUpload (u) {
-    await limitFor(u)
-    if (u.received > u.limit) throw u.limitError!
+export const quotaLayer: UploadLayer = (next) => async (u) => {
+  await limitFor(u)
+  if (u.declaredSize > u.limit) throw u.limitError!
+  const inner = await next(u)
+  return {
+    ...inner,
+    write (chunk) {
+      if (u.received + chunk.byteLength > u.limit) throw u.limitError!
+      return inner.write(chunk)
+    },
+    async finish () {
+      await limitFor(u)
+      if (u.received > u.limit) throw u.limitError!
+      await inner.finish()
+    }
   }
 }
