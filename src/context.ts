@@ -3,7 +3,8 @@
 import type { Logger } from 'pino'
 import type { Sql } from 'postgres'
 import type { Config } from './config/load.js'
-import type { Identity } from './identity.js'
+import type { Authenticate } from './pipeline/auth.js'
+import type { KeystoneClient } from './keystone/client.js'
 import type { StoreSet } from './stores/stores.js'
 import type { Hashers } from './stores/hashers.js'
 import type { StalledWrites } from './http/stalled-writes.js'
@@ -15,5 +16,7 @@ export interface AppContext {
   hashers: Hashers
   stalledWrites: StalledWrites
   log: Logger
-  authenticate: (headers: Record<string, string>) => Identity
+  /** Keystone, when [paste_deploy] flavor = keystone (tokens, unified limits) */
+  keystone?: KeystoneClient
+  authenticate: Authenticate
 }

@@ -7,6 +7,7 @@ import { openRegistry } from './registry/connect.js'
 import { createStores } from './stores/stores.js'
 import { createHashers } from './stores/hashers.js'
 import { authLayer } from './pipeline/auth.js'
+import { keystoneClient, type KeystoneClient } from './keystone/client.js'
 import { startServer } from './http/app.js'
 import { stalledWrites } from './http/stalled-writes.js'
 import { routes } from './http/routes/index.js'
@@ -29,12 +30,16 @@ async function main (): Promise<void> {
     throw err
   }
   if (config.ignored.length > 0) log.warn({ options: config.ignored }, 'options Glint does not use were ignored')
+  for (const notice of config.notices) log.warn(notice)
 
   const registry = await openRegistry({ url: config.databaseUrl, poolSize: config.dbPoolSize, dataDir: config.dataDir })
   log.info({ mode: registry.mode, applied: registry.applied }, 'registry ready')
   const stores = createStores(config.stores, config.defaultStore)
   const hashers = createHashers(config.workers > 0 ? config.workers : availableParallelism())
 
+  const keystone: KeystoneClient | undefined = config.keystone === undefined
+    ? undefined
+    : keystoneClient({ ...config.keystone, timeoutMs: config.keystone.timeoutSec * 1000 })
   const ctx: AppContext = {
     config,
     sql: registry.sql,
@@ -42,7 +47,22 @@ async function main (): Promise<void> {
     hashers,
     stalledWrites: stalledWrites(config.clientSocketTimeoutSec),
     log,
-    authenticate: authLayer({ mode: config.authMode, defaultProjectId: config.defaultProjectId, defaultUserId: config.defaultUserId })
+    keystone,
+    authenticate: authLayer({
+      mode: config.authMode,
+      defaultProjectId: config.defaultProjectId,
+      defaultUserId: config.defaultUserId,
+      keystone: config.keystone === undefined
+        ? undefined
+        : {
+            client: keystone!,
+            wwwAuthenticateUri: config.keystone.wwwAuthenticateUri,
+            cacheTimeSec: config.keystone.cacheTimeSec,
+            cacheSize: config.keystone.cacheSize,
+            includeServiceCatalog: config.keystone.includeServiceCatalog,
+            log
+          }
+    })
   }
   const server = await startServer(ctx, routes)
   log.info({ host: config.bindHost, port: server.port, stores: stores.ids(), auth: config.authMode }, 'listening')

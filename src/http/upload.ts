@@ -54,7 +54,7 @@ export function receiveUpload (ex: Exchange, ctx: AppContext): void {
   }
 
   ex.onAbort(() => fail(Object.assign(new Error('client disconnected'), { code: 'GLINT_ABORTED' })))
-  ex.res.onData((ab, isLast) => {
+  ex.onData((ab, isLast) => {
     if (failed) return
     try {
       // The ArrayBuffer is only valid during this call: the copy into a pooled buffer
