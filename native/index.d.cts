@@ -44,13 +44,17 @@ export interface Cluster {
 }
 
 export interface Pool {
-  /** Format 2 image with exactly these features (default RBD_FEATURE_LAYERING = 1); order 0 means 22. */
+  /**
+   * Format 2 image. Features: exactly `features` when given, else as glance_store creates
+   * them: the cluster's rbd_default_features (ceph.conf, or Ceph's default), layering alone
+   * when that is 0. Order 0 means 22.
+   */
   create(name: string, size: number, opts: { order: number; features?: number }): Promise<void>
   open(name: string, opts?: { snapshot?: string; readOnly?: boolean }): Promise<Image>
   remove(name: string): Promise<void>
   /**
-   * COW clone of parent@snap (snap must be protected) into child, same pool, features =
-   * layering, as Nova does. order defaults to rbd_default_order (22), not the parent's.
+   * COW clone of parent@snap (snap must be protected) into child, same pool, with the
+   * cluster's default features, as Nova does. order defaults to rbd_default_order (22), not the parent's.
    */
   clone(parent: string, snap: string, child: string, opts?: { order?: number }): Promise<void>
   list(): Promise<string[]>

@@ -158,7 +158,7 @@ async function mainA (confA, worker) {
   const SIZE = 64 * MiB
   const src = randomBytes(SIZE)
 
-  await pool.create(name, SIZE, { order: 23 })
+  await pool.create(name, SIZE, { order: 23, features: 1 })
   await rejects(pool.create(name, SIZE, { order: 23 }), { code: 'EEXIST', errno: -17, syscall: 'create' }, 'create twice')
   assert.ok((await pool.list()).includes(name), 'list() shows the image')
   const img = track(await pool.open(name))
@@ -244,7 +244,7 @@ with rados.Rados(conffile=sys.argv[1]) as c, c.open_ioctx(sys.argv[2]) as io, rb
 
   // > 4 GiB offsets on a sparse image: the data must land at the 64-bit offset, not mod 2^32.
   const big = `${name}-big`
-  await pool.create(big, 6 * GiB, { order: 22 })
+  await pool.create(big, 6 * GiB, { order: 22, features: 1 })
   const bimg = track(await pool.open(big))
   const far = 5 * GiB + 12345
   const chunk = randomBytes(MiB)

@@ -47,6 +47,7 @@ export const Errors = {
   bodyExpected: define('GLINT_BODY_EXPECTED', 400, () => 'Body expected in request.'),
   bodyTooLarge: define('GLINT_BODY_TOO_LARGE', 413, (max) => `Request body is larger than the limit of ${max} bytes.`),
   malformedJson: define('GLINT_MALFORMED_JSON', 400, () => 'Malformed JSON in request body.'),
+  jsonTooDeep: define('GLINT_JSON_TOO_DEEP', 400, (max) => `Malformed JSON in request body: nested deeper than ${max} levels.`),
   unexpectedBodyType: define('GLINT_UNEXPECTED_BODY_TYPE', 400, () => 'Unexpected body type. Expected list/dict.'),
   unsupportedMediaType: define('GLINT_UNSUPPORTED_MEDIA_TYPE', 415, (type) => `Unsupported Content-Type: ${type}`),
   unsupportedPatchType: () => new GlintError('GLINT_UNSUPPORTED_PATCH_TYPE', 415, 'The server does not support the Content-Type of the request body.',
@@ -58,6 +59,7 @@ export const Errors = {
     new GlintError('GLINT_UNAUTHORIZED', 401, 'The request you have made requires authentication.', { 'WWW-Authenticate': `Keystone uri="${uri}"` }),
     { fixedBody: { type: 'application/json; charset=UTF-8', text: '{"error": {"code": 401, "title": "Unauthorized", "message": "The request you have made requires authentication."}}' } }),
   keystoneUnavailable: define('GLINT_KEYSTONE_UNAVAILABLE', 503, () => 'The Keystone service is temporarily unavailable.'),
+  registryTimeout: define('GLINT_REGISTRY_TIMEOUT', 503, () => 'The image registry did not answer in time. Please try again later.'),
   internal: define('GLINT_INTERNAL', 500, () => 'The server has either erred or is incapable of performing the requested operation.'),
 
   // images
@@ -73,6 +75,10 @@ export const Errors = {
   cannotRemove: define('GLINT_CANNOT_REMOVE', 403, (attr) => `Property ${attr} may not be removed.`),
   propertyMissing: define('GLINT_PROPERTY_MISSING', 409, (name) => `Property ${name} does not exist.`),
   propertyExists: define('GLINT_PROPERTY_EXISTS', 409, (name) => `Property ${name} already present.`),
+  // Glance's no_4byte_params wording; PostgreSQL text cannot hold NUL at all
+  nulCharacter: define('GLINT_NUL_CHARACTER', 400, (what) => `${what} can't contain the NUL character.`),
+  // glance.db.sqlalchemy.api._validate_db_int
+  intOutOfRange: define('GLINT_INT_OUT_OF_RANGE', 400, (param) => `'${param}' value out of range, must not exceed 2147483647.`),
   schemaInvalid: define('GLINT_SCHEMA_INVALID', 400, (detail) => `Provided object does not match schema 'image': ${detail}`),
   formatLocked: define('GLINT_FORMAT_LOCKED', 403, (attr) => `Attribute ${attr} can be only replaced for a queued image.`),
   tooManyProperties: define('GLINT_TOO_MANY_PROPERTIES', 413, (attempted, max) => `The limit has been exceeded on the number of allowed image properties. Attempted: ${attempted}, Maximum: ${max}`),
@@ -93,6 +99,7 @@ export const Errors = {
   // an invisible marker too (Glance's 403 there would reveal that the image exists)
   badMarker: define('GLINT_BAD_MARKER', 400, (id) => `No image found with ID ${id}`),
   badFilter: define('GLINT_BAD_FILTER', 400, (why) => String(why)),
+  tooManyFilters: define('GLINT_TOO_MANY_FILTERS', 400, (given, max) => `Too many filters: ${given} given, at most ${max} are accepted in one request.`),
 
   // members (glance/api/v2/image_members.py words them per action)
   memberImageNotFound: define('GLINT_IMAGE_NOT_FOUND', 404, (id) => `Image ${id} not found.`),
@@ -111,6 +118,8 @@ export const Errors = {
   formatsRequired: define('GLINT_FORMATS_REQUIRED', 400, () => 'Properties disk_format, container_format must be set prior to saving data.'),
   sizeCapExceeded: define('GLINT_IMAGE_SIZE_CAP', 413, (cap) => `Image exceeds the storage quota: The size of the data exceeds the limit of ${cap} bytes.`),
   storageQuotaExceeded: define('GLINT_STORAGE_QUOTA', 413, (quota) => `Denying attempt to upload image because it exceeds the quota: The size of the data exceeds the limit of ${quota} bytes.`),
+  // the format inspector's verdict on uploaded content (src/domain/format-inspector.ts)
+  invalidImageData: define('GLINT_INVALID_IMAGE_DATA', 400, (why) => `${why}`),
   sizeMismatch: define('GLINT_SIZE_MISMATCH', 400, (sent, declared) => `Received ${sent} bytes but Content-Length declared ${declared}.`),
   imageGone: define('GLINT_IMAGE_GONE', 410, (id) => `Image ${id} could not be found after upload. The image may have been deleted during the upload.`),
   deactivated: define('GLINT_DEACTIVATED', 403, () => 'The requested image has been deactivated. Image data download is forbidden.'),
@@ -129,5 +138,36 @@ export const Errors = {
   storeFailed: define('GLINT_STORE_FAILED', 500, (store, why) => `Store ${store} failed: ${why}`),
   importInvalid: define('GLINT_IMPORT_INVALID', 400, (why) => String(why)),
   importConflict: define('GLINT_IMPORT_CONFLICT', 409, (why) => String(why)),
-  storesInfoDetailForbidden: define('GLINT_STORES_DETAIL_FORBIDDEN', 403, () => 'You are not authorized to complete stores_info_detail action.')
+  storesInfoDetailForbidden: define('GLINT_STORES_DETAIL_FORBIDDEN', 403, () => 'You are not authorized to complete stores_info_detail action.'),
+
+  // metadata definitions (glance/api/v2/metadef_*.py and glance/common/exception.py word them)
+  metadefSchemaInvalid: define('GLINT_METADEF_SCHEMA_INVALID', 400, (schema, detail) => `Provided object does not match schema '${schema}': ${detail}`),
+  metadefBadVisibility: define('GLINT_METADEF_BAD_VISIBILITY', 400, (value) => `Invalid visibility value: ${value}`),
+  metadefBadSortKey: define('GLINT_METADEF_BAD_SORT_KEY', 400, (key) => `Invalid sort key: ${key}`),
+  metadefNamespaceNotFound: define('GLINT_METADEF_NAMESPACE_NOT_FOUND', 404, (ns) => `Metadata definition namespace=${ns} was not found.`),
+  // how most controllers answer for a namespace that is missing or not visible
+  metadefNamespaceMissing: define('GLINT_METADEF_NAMESPACE_NOT_FOUND', 404, (ns) => `Namespace ${ns} not found`),
+  // GET of a namespace the caller may not see: WebOb's bare 404
+  metadefNamespaceHidden: define('GLINT_METADEF_NAMESPACE_NOT_FOUND', 404, () => 'The resource could not be found.'),
+  metadefMarkerHidden: define('GLINT_METADEF_MARKER_FORBIDDEN', 403, (ns) => `Forbidding request, metadata definition namespace=${ns} is not visible.`),
+  metadefNamespaceExists: define('GLINT_METADEF_NAMESPACE_EXISTS', 409, (ns) => `The metadata definition namespace=${ns} already exists.`),
+  metadefNamespaceRenameExists: define('GLINT_METADEF_NAMESPACE_EXISTS', 409, (ns) => `Invalid update. It would result in a duplicate metadata definition namespace with the same name of ${ns}`),
+  metadefObjectNotFound: define('GLINT_METADEF_OBJECT_NOT_FOUND', 404, (name) => `Could not find metadata object ${name}`),
+  metadefObjectExists: define('GLINT_METADEF_OBJECT_EXISTS', 409, (name, ns) => `A metadata definition object with name=${name} already exists in namespace=${ns}.`),
+  metadefObjectRenameExists: define('GLINT_METADEF_OBJECT_EXISTS', 409, (name, ns) => `Invalid update. It would result in a duplicate metadata definition object with the same name=${name} in namespace=${ns}.`),
+  metadefPropertyNotFound: define('GLINT_METADEF_PROPERTY_NOT_FOUND', 404, (name) => `Could not find property ${name}`),
+  metadefPropertyExists: define('GLINT_METADEF_PROPERTY_EXISTS', 409, (name, ns) => `A metadata definition property with name=${name} already exists in namespace=${ns}.`),
+  metadefPropertyRenameExists: define('GLINT_METADEF_PROPERTY_EXISTS', 409, (name, ns) => `Invalid update. It would result in a duplicate metadata definition property with the same name=${name} in namespace=${ns}.`),
+  metadefPropertyPrefix: define('GLINT_METADEF_PROPERTY_PREFIX', 404, (name, prefix) => `Property ${name} does not start with the expected resource type association prefix of '${prefix}'.`),
+  metadefTagNotFound: define('GLINT_METADEF_TAG_NOT_FOUND', 404, (name) => `Could not find metadata tag ${name}`),
+  metadefTagExists: define('GLINT_METADEF_TAG_EXISTS', 409, (name, ns) => `A metadata tag with name=${name} already exists in namespace=${ns}. (Please note that metadata tag names are case insensitive).`),
+  metadefResourceTypeNotFound: define('GLINT_METADEF_RESOURCE_TYPE_NOT_FOUND', 404, (name) => `The metadata definition resource-type with name=${name}, was not found.`),
+  metadefAssociationNotFound: define('GLINT_METADEF_ASSOCIATION_NOT_FOUND', 404, (rt, ns) => `The metadata definition resource-type association of resource-type=${rt} to namespace=${ns}, was not found.`),
+  metadefAssociationMissing: define('GLINT_METADEF_ASSOCIATION_NOT_FOUND', 404, (rt) => `Failed to find resource type ${rt} to delete`),
+  metadefAssociationExists: define('GLINT_METADEF_ASSOCIATION_EXISTS', 409, (rt, ns) => `The metadata definition resource-type association of resource-type=${rt} to namespace=${ns} already exists.`),
+  metadefNamespaceProtected: define('GLINT_METADEF_PROTECTED', 403, (ns) => `Metadata definition namespace ${ns} is protected and cannot be deleted.`),
+  metadefObjectProtected: define('GLINT_METADEF_PROTECTED', 403, (name) => `Metadata definition object ${name} is protected and cannot be deleted.`),
+  metadefPropertyProtected: define('GLINT_METADEF_PROTECTED', 403, (name) => `Metadata definition property ${name} is protected and cannot be deleted.`),
+  metadefTagProtected: define('GLINT_METADEF_PROTECTED', 403, (name) => `Metadata definition tag ${name} is protected and cannot be deleted.`),
+  metadefAssociationProtected: define('GLINT_METADEF_PROTECTED', 403, (rt) => `Metadata definition resource-type-association ${rt} is protected and cannot be deleted.`)
 }

@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import { tmpdir } from 'node:os'
 import { createImage, startGlint } from './helpers/glint.js'
 import { download, eventually, upload, uploadLarge } from './helpers/data.js'
-import { CEPH_A_CONF, CEPH_B_CONF, clustersMissing, deadClusterConf, fsidOf, rbd, rbdImages, rbdJson, storesConfig } from './helpers/ceph.js'
+import { CEPH_A_CONF, CEPH_B_CONF, clustersMissing, deadClusterConf, defaultFeatures, fsidOf, rbd, rbdImages, rbdJson, storesConfig } from './helpers/ceph.js'
 
 const MiB = 1024 * 1024
 const missing = clustersMissing()
@@ -38,7 +38,7 @@ t.test('rbd stores', { skip: missing }, async (t) => {
       const info = await rbdJson(conf, 'info', `images/${image.id}`)
       t.equal(info.size, 20 * MiB + 3, 'RBD image has the exact size')
       t.equal(info.order, order, 'object size from rbd_store_chunk_size')
-      t.same(info.features, ['layering'])
+      t.same(info.features, await defaultFeatures(conf), 'the features `rbd create` gives (rbd_default_features)')
       const snaps = await rbdJson(conf, 'snap', 'ls', `images/${image.id}`)
       t.same(snaps.map((s: any) => [s.name, s.protected]), [['snap', 'true']], 'snap exists and is protected')
       const other = store === 'ceph_a' ? CEPH_B_CONF : CEPH_A_CONF

@@ -1,10 +1,25 @@
 #include "pool.h"
 
+#include <cstdlib>
 #include <vector>
 
 #include "image.h"
 
 namespace glint {
+
+namespace {
+
+// The features glance_store and Nova give new images: the cluster's rbd_default_features
+// (ceph.conf or the built-in default, 61 on Pacific), or layering alone when that is 0.
+uint64_t DefaultFeatures(rados_t cl) {
+  char buf[32] = {0};
+  if (rados_conf_get(cl, "rbd_default_features", buf, sizeof buf - 1) < 0) return RBD_FEATURE_LAYERING;
+  char* end = nullptr;
+  uint64_t features = std::strtoull(buf, &end, 10);
+  return end == buf || features == 0 ? RBD_FEATURE_LAYERING : features;
+}
+
+}  // namespace
 
 Napi::Function Pool::Define(Napi::Env env) {
   return DefineClass(env, "RbdPool",
@@ -47,11 +62,11 @@ Napi::Value Pool::Create(const Napi::CallbackInfo& info) {
     uint64_t size = ArgInt(env, info[1], "size", 0, kMaxSafeInteger);
     Napi::Object opts = ArgOptions(env, info[2], "opts", false);
     int order = static_cast<int>(ArgInt(env, Opt(opts, "order"), "opts.order", 0, 64));
-    uint64_t features = RBD_FEATURE_LAYERING;
-    if (Has(Opt(opts, "features"))) features = ArgInt(env, Opt(opts, "features"), "opts.features", 0, kMaxSafeInteger);
+    bool given = Has(Opt(opts, "features"));
+    uint64_t features = given ? ArgInt(env, Opt(opts, "features"), "opts.features", 0, kMaxSafeInteger) : 0;
     auto h = handle_;
-    return Run(env, "create", [h, name, size, features, order]() mutable -> int64_t {
-      return rbd_create2(h->io, name.c_str(), size, features, &order);
+    return Run(env, "create", [h, name, size, given, features, order]() mutable -> int64_t {
+      return rbd_create2(h->io, name.c_str(), size, given ? features : DefaultFeatures(h->cluster->cl), &order);
     });
   });
 }
@@ -97,8 +112,8 @@ Napi::Value Pool::Remove(const Napi::CallbackInfo& info) {
   });
 }
 
-// A COW child in the same pool, as Nova's RBD driver makes them. The parent snapshot
-// must be protected (clone v1, see ceph-test-clusters.md §6).
+// A COW child in the same pool, as Nova's RBD driver makes them (with the cluster's default
+// features). The parent snapshot must be protected (clone v1, see ceph-test-clusters.md §6).
 Napi::Value Pool::Clone(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return Promised(env, [&]() -> Napi::Value {
@@ -110,7 +125,7 @@ Napi::Value Pool::Clone(const Napi::CallbackInfo& info) {
     if (Has(Opt(opts, "order"))) order = static_cast<int>(ArgInt(env, Opt(opts, "order"), "opts.order", 0, 64));
     auto h = handle_;
     return Run(env, "clone", [h, parent, snap, child, order]() mutable -> int64_t {
-      return rbd_clone(h->io, parent.c_str(), snap.c_str(), h->io, child.c_str(), RBD_FEATURE_LAYERING, &order);
+      return rbd_clone(h->io, parent.c_str(), snap.c_str(), h->io, child.c_str(), DefaultFeatures(h->cluster->cl), &order);
     });
   });
 }

@@ -6,7 +6,8 @@ import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import ini from 'ini'
 import {
-  DATABASE_OPTIONS, DEFAULT_OPTIONS, FILE_STORE_OPTIONS, GLANCE_STORE_OPTIONS, KEYSTONE_AUTHTOKEN_OPTIONS, PASTE_OPTIONS,
+  DATABASE_OPTIONS, DEFAULT_OPTIONS, FILE_STORE_OPTIONS, GLANCE_STORE_OPTIONS, IMAGE_FORMAT_OPTIONS, KEYSTONE_AUTHTOKEN_OPTIONS,
+  PASTE_OPTIONS,
   RBD_STORE_OPTIONS, type OptionSpec
 } from './options.js'
 
@@ -55,6 +56,8 @@ export interface Config {
   defaultStore: string
   databaseUrl?: string
   dbPoolSize: number
+  /** seconds any registry statement may run on PostgreSQL */
+  dbQueryTimeoutSec: number
   dataDir: string
   authMode: 'noauth' | 'trusted' | 'keystone'
   /** [keystone_authtoken], when flavor is keystone */
@@ -69,6 +72,10 @@ export interface Config {
   shutdownTimeoutSec: number
   /** how long a client may take nothing from a response before it is closed (0: forever) */
   clientSocketTimeoutSec: number
+  /** [image_format]: what uploaded content must be (src/domain/format-inspector.ts) */
+  imageFormat: { requireMatch: boolean, vmdkAllowedTypes: string[] }
+  /** where GET /metrics is served; undefined: metrics are off */
+  metrics?: { host: string, port: number }
   /** Options found in the file that Glint does not use: reported once at start. */
   ignored: string[]
   /** Options read but deliberately without effect, each with why: reported once at start. */
@@ -102,6 +109,7 @@ export function loadConfig (configFile: string | undefined, env: NodeJS.ProcessE
   const glanceStore = reader.section(sectionOf(parsed, 'glance_store'), 'glance_store', GLANCE_STORE_OPTIONS, ignored)
   const database = reader.section(sectionOf(parsed, 'database'), 'database', DATABASE_OPTIONS, ignored)
   const paste = reader.section(sectionOf(parsed, 'paste_deploy'), 'paste_deploy', PASTE_OPTIONS, ignored)
+  const imageFormat = reader.section(sectionOf(parsed, 'image_format'), 'image_format', IMAGE_FORMAT_OPTIONS, ignored)
 
   // An empty variable (`DATABASE_URL= npm start`) means unset, as in a shell's own tests.
   const fromEnv = (name: string): string | undefined => (env[name] === '' ? undefined : env[name])
@@ -118,7 +126,7 @@ export function loadConfig (configFile: string | undefined, env: NodeJS.ProcessE
     ? readKeystone(reader.section(sectionOf(parsed, 'keystone_authtoken'), 'keystone_authtoken', KEYSTONE_AUTHTOKEN_OPTIONS, ignored), where, notices)
     : undefined
 
-  const knownSections = new Set(['DEFAULT', 'glance_store', 'database', 'paste_deploy', ...(keystone !== undefined ? ['keystone_authtoken'] : []), ...stores.map((s) => s.id)])
+  const knownSections = new Set(['DEFAULT', 'glance_store', 'database', 'paste_deploy', 'image_format', ...(keystone !== undefined ? ['keystone_authtoken'] : []), ...stores.map((s) => s.id)])
   for (const name of Object.keys(parsed)) {
     if (isSection(parsed[name]) && !knownSections.has(name)) ignored.push(`[${name}]`)
   }
@@ -148,6 +156,7 @@ export function loadConfig (configFile: string | undefined, env: NodeJS.ProcessE
     defaultStore,
     databaseUrl: databaseUrl?.replace(/^postgresql\+\w+:/, 'postgresql:'),
     dbPoolSize: database.max_pool_size as number,
+    dbQueryTimeoutSec: database.query_timeout as number,
     dataDir,
     authMode,
     keystone,
@@ -164,6 +173,13 @@ export function loadConfig (configFile: string | undefined, env: NodeJS.ProcessE
     maxBodySize: defaults.max_request_body_size as number,
     shutdownTimeoutSec: defaults.shutdown_timeout as number,
     clientSocketTimeoutSec: defaults.client_socket_timeout as number,
+    imageFormat: {
+      requireMatch: imageFormat.require_image_format_match as boolean,
+      vmdkAllowedTypes: imageFormat.vmdk_allowed_types as string[]
+    },
+    metrics: defaults.metrics_port === undefined
+      ? undefined
+      : { host: (defaults.metrics_host as string | undefined) ?? defaults.bind_host as string, port: defaults.metrics_port as number },
     ignored,
     notices
   }

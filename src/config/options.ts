@@ -34,6 +34,9 @@ export const DEFAULT_OPTIONS: Record<string, OptionSpec> = {
   default_user_id: { type: 'string', default: 'admin' },
   shutdown_timeout: { type: 'int', default: 30, min: 0 },
   client_socket_timeout: { type: 'int', default: 900, min: 0 },
+  // Glint's own: Prometheus metrics on a listener of their own (off while metrics_port is unset)
+  metrics_port: { type: 'int', min: 0 },
+  metrics_host: { type: 'string' },
   debug: { type: 'bool', default: false },
   verbose: { type: 'bool' },
   log_file: { type: 'string' },
@@ -74,7 +77,15 @@ export const RBD_STORE_OPTIONS: Record<string, OptionSpec> = {
 
 export const DATABASE_OPTIONS: Record<string, OptionSpec> = {
   connection: { type: 'string' },
-  max_pool_size: { type: 'int', default: 10, min: 1 }
+  max_pool_size: { type: 'int', default: 10, min: 1 },
+  // Glint's own: PostgreSQL cancels any registry statement that runs longer (0: no limit)
+  query_timeout: { type: 'int', default: 30, min: 0 }
+}
+
+export const IMAGE_FORMAT_OPTIONS: Record<string, OptionSpec> = {
+  // Refuse uploads whose content is not the declared disk_format (Glance 2025.1+; true there too)
+  require_image_format_match: { type: 'bool', default: true },
+  vmdk_allowed_types: { type: 'list', default: ['streamOptimized', 'monolithicSparse'] }
 }
 
 export const PASTE_OPTIONS: Record<string, OptionSpec> = {

@@ -7,6 +7,7 @@ import type { Config } from '../config/load.js'
 import type { Identity } from '../identity.js'
 import type { ImageChanges, ImageRecord } from '../registry/images.js'
 import type { PatchOp } from './json-patch.js'
+import { assertStorable } from './storable.js'
 import {
   BASE_COLUMNS, assertMayModify, assertMayShare, assertPropertyName, assertTagsValid, assertWritable,
   countedProperties, schemaViolation
@@ -35,6 +36,7 @@ export function assertChangeAllowed (change: PatchOp): void {
   assertPropertyName(root)
   const why = schemaViolation(root, change.value)
   if (why !== undefined) throw Errors.schemaInvalid(why)
+  assertStorable(root, change.value)
 }
 
 /** The `locations` schema: a list of {url (string, at most 255), metadata (object)}. */

@@ -4,6 +4,7 @@
 // is checked here; what a change may do to an image is decided in image-patch.ts.
 
 import { Errors } from '../errors.js'
+import { assertJsonDepth } from './json-depth.js'
 
 /** JSON Schema draft each media type speaks: 4 for v2.0, 10 for v2.1. */
 export type PatchDraft = 4 | 10
@@ -37,6 +38,7 @@ export function patchDraft (contentType: string | undefined): PatchDraft {
 
 export function parsePatchBody (raw: Buffer): unknown {
   if (raw.length === 0) throw Errors.bodyExpected()
+  assertJsonDepth(raw)
   try {
     return JSON.parse(raw.toString('utf8'))
   } catch {

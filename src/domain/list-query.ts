@@ -6,6 +6,16 @@
 import type { Config } from '../config/load.js'
 import { Errors } from '../errors.js'
 import { parseIsoTime } from './iso8601.js'
+import { hasNul } from './storable.js'
+
+/**
+ * What one list request may ask for. Each filter is a subquery the registry plans and runs;
+ * a thousand of them took PostgreSQL minutes to plan and froze the embedded registry, while
+ * no client needs more than a handful.
+ */
+export const MAX_FILTERS = 32
+/** Values of all `in:` lists together. */
+export const MAX_IN_VALUES = 256
 
 export const SORT_KEYS = ['name', 'status', 'container_format', 'disk_format', 'size', 'id', 'created_at', 'updated_at'] as const
 export type SortKey = typeof SORT_KEYS[number]
@@ -68,13 +78,14 @@ export function parseListQuery (params: URLSearchParams, config: Config): ListQu
     throw Errors.badFilter(`Invalid value '${protectedValue}' for 'protected' filter. Valid values are 'true' or 'false'.`)
   }
 
-  const filters: Filter[] = params.getAll('tag').map((tag) => ({ kind: 'tag', value: tag.trim() }))
+  const tags = params.getAll('tag')
   const seen = new Set(['limit', 'marker', 'member_status', 'tag', 'sort', 'sort_key', 'sort_dir', 'visibility', 'changes-since', 'os_hidden', 'deleted'])
-  for (const key of params.keys()) {
-    if (seen.has(key)) continue
-    seen.add(key)
-    filters.push(parseFilter(key, lastOf(params, key)))
-  }
+  const keys = [...new Set(params.keys())].filter((key) => !seen.has(key))
+  if (tags.length + keys.length > MAX_FILTERS) throw Errors.tooManyFilters(tags.length + keys.length, MAX_FILTERS)
+  const filters: Filter[] = tags.map((tag) => storableOnly({ kind: 'tag', value: tag.trim() }))
+  for (const key of keys) filters.push(storableOnly(parseFilter(key, lastOf(params, key))))
+  const inValues = filters.reduce((n, f) => n + (f.kind === 'in' ? f.values.length : 0), 0)
+  if (inValues > MAX_IN_VALUES) throw Errors.badFilter(`Too many values in 'in:' filters: ${inValues} given, at most ${MAX_IN_VALUES} are accepted in one request.`)
 
   const query = encodeQuery([...params].filter(([key]) => key !== 'marker'))
   return {
@@ -87,6 +98,17 @@ export function parseListQuery (params: URLSearchParams, config: Config): ListQu
     osHidden: osHidden === 'true',
     first: query === '' ? '/v2/images' : `/v2/images?${query}`,
     next: (marker) => `/v2/images?${query === '' ? '' : `${query}&`}marker=${quotePlus(marker)}`
+  }
+}
+
+/** Nothing the registry holds contains NUL, so a filter on such a text matches nothing. */
+function storableOnly (f: Filter): Filter {
+  switch (f.kind) {
+    case 'in': return { ...f, values: f.values.filter((v) => !hasNul(v)) }
+    case 'tag': return hasNul(f.value) ? { kind: 'nothing' } : f
+    case 'property': return hasNul(f.name) || hasNul(f.value) ? { kind: 'nothing' } : f
+    case 'equals': return typeof f.value === 'string' && hasNul(f.value) ? { kind: 'nothing' } : f
+    default: return f
   }
 }
 
@@ -195,7 +217,10 @@ function parseSort (params: URLSearchParams): Array<{ key: SortKey, dir: SortDir
   // One direction applies to every key and to the tiebreakers; with one per key the
   // tiebreakers are descending (glance.db.sqlalchemy.api.image_get_all).
   const tieDir: SortDir = dirs.length === 1 ? dirs[0] : 'desc'
-  const sort = keys.map((key, i) => ({ key, dir: dirs.length === 1 ? dirs[0] : dirs[i] }))
+  // A key sorted on again changes nothing: keeping only its first use bounds the query
+  // (the marker condition grows with the square of the key count).
+  const sort: Array<{ key: SortKey, dir: SortDir }> = []
+  keys.forEach((key, i) => { if (!sort.some((s) => s.key === key)) sort.push({ key, dir: dirs.length === 1 ? dirs[0] : dirs[i] }) })
   for (const key of ['created_at', 'id'] as const) if (!keys.includes(key)) sort.push({ key, dir: tieDir })
   return sort
 }

@@ -4,6 +4,7 @@
 import { Errors } from '../errors.js'
 import type { MemberRecord } from '../registry/members.js'
 import { isoTime } from './image.js'
+import { hasNul } from './storable.js'
 
 export const MEMBER_STATUSES = ['pending', 'accepted', 'rejected']
 
@@ -29,6 +30,7 @@ export function memberFromBody (body: unknown): string {
   if (typeof member !== 'string' || member.length > 255) {
     throw Errors.badMemberBody('Expected a member in the form: {"member": "image_id"}')
   }
+  if (hasNul(member)) throw Errors.nulCharacter('Member')
   return member
 }
 

@@ -9,6 +9,8 @@ import { createRouter, normalizeVersion, type Handler, type Routes } from './rou
 import { parseJson, readSmallBody } from './body.js'
 import { versionsDocument } from './routes/versions.js'
 import type { AppContext } from '../context.js'
+import { registryFailure } from '../registry/connect.js'
+import { countRequest } from '../metrics/registry.js'
 
 const BODYLESS = new Set(['GET', 'HEAD', 'DELETE'])
 
@@ -27,8 +29,10 @@ export function startServer (ctx: AppContext, routes: Routes<AppContext>): Promi
     inFlight.delete(ex)
     if (inFlight.size === 0) idle?.()
     const ms = Number(process.hrtime.bigint() - ex.startedAt) / 1e6
+    const status = ex.aborted && ex.status === 0 ? 499 : ex.status
+    countRequest(ex.route, ex.method, status, ms / 1000)
     const entry = {
-      reqId: ex.requestId, method: ex.method, path: ex.url, status: ex.aborted && ex.status === 0 ? 499 : ex.status,
+      reqId: ex.requestId, method: ex.method, path: ex.url, status,
       bytes: ex.bytesSent, ms: Math.round(ms * 100) / 100, aborted: ex.aborted || undefined
     }
     if (ex.error !== undefined) ctx.log.error({ ...entry, err: ex.error }, 'request failed')
@@ -50,6 +54,7 @@ export function startServer (ctx: AppContext, routes: Routes<AppContext>): Promi
   function dispatch (ex: Exchange): void {
     const path = normalizeVersion(ex.url)
     if (path === undefined || ex.url === '/') {
+      ex.route = '/'
       ex.json(300, versionsDocument(ctx, ex))
       return
     }
@@ -58,6 +63,7 @@ export function startServer (ctx: AppContext, routes: Routes<AppContext>): Promi
     const handler = found.methods[ex.method]
     if (handler === undefined) throw Errors.methodNotAllowed(Object.keys(found.methods))
     ex.path = path
+    ex.route = found.pattern
     ex.params = found.params
     if (handler.anonymous === true) { run(ex, handler); return }
     const identity = ctx.authenticate(ex.headers)
@@ -97,6 +103,8 @@ export function startServer (ctx: AppContext, routes: Routes<AppContext>): Promi
 
   function settle (ex: Exchange, err: unknown): void {
     if (ex.aborted || ex.finished) return
+    const known = registryFailure(err)
+    if (known !== undefined) { ctx.log.warn({ reqId: ex.requestId, err }, 'registry query failed'); ex.fail(known); return }
     if (!(err instanceof GlintError)) ctx.log.error({ reqId: ex.requestId, err }, 'unexpected error')
     ex.fail(err)
   }

@@ -3,6 +3,7 @@
 
 import { Errors } from '../errors.js'
 import type { Exchange } from './exchange.js'
+import { assertJsonDepth } from '../domain/json-depth.js'
 
 /** Must be called synchronously from the route handler (uWS drops data with no listener). */
 export function readSmallBody (ex: Exchange, limit: number): Promise<Buffer> {
@@ -24,6 +25,7 @@ export function readSmallBody (ex: Exchange, limit: number): Promise<Buffer> {
 
 export function parseJson (raw: Buffer): unknown {
   if (raw.length === 0) throw Errors.bodyExpected()
+  assertJsonDepth(raw)
   let value: unknown
   try {
     value = JSON.parse(raw.toString('utf8'))

@@ -15,12 +15,13 @@ export interface Handler<C> {
 
 export type Routes<C> = Record<string, Partial<Record<string, Handler<C>>>>
 
-interface CompiledRoute<C> { segments: string[], methods: Partial<Record<string, Handler<C>>> }
+interface CompiledRoute<C> { pattern: string, segments: string[], methods: Partial<Record<string, Handler<C>>> }
 
-export interface Match<C> { methods: Partial<Record<string, Handler<C>>>, params: string[] }
+export interface Match<C> { pattern: string, methods: Partial<Record<string, Handler<C>>>, params: string[] }
 
 export function createRouter<C> (routes: Routes<C>): (path: string) => Match<C> | undefined {
   const compiled: Array<CompiledRoute<C>> = Object.entries(routes).map(([pattern, methods]) => ({
+    pattern,
     segments: pattern.split('/').slice(1),
     methods
   }))
@@ -37,7 +38,7 @@ export function createRouter<C> (routes: Routes<C>): (path: string) => Match<C> 
           else params.push(safeDecode(parts[i]))
         } else if (want !== parts[i]) ok = false
       }
-      if (ok) return { methods: route.methods, params }
+      if (ok) return { pattern: route.pattern, methods: route.methods, params }
     }
     return undefined
   }

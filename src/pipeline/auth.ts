@@ -14,6 +14,7 @@ import { Errors } from '../errors.js'
 import type { Identity } from '../identity.js'
 import { KeystoneUnavailable, type KeystoneClient } from '../keystone/client.js'
 import { tokenCache } from '../keystone/token-cache.js'
+import { cacheStats } from '../metrics/registry.js'
 
 export interface KeystoneAuthOptions {
   client: KeystoneClient
@@ -44,10 +45,12 @@ export function authLayer (opts: AuthOptions): Authenticate {
   return function trustedHeaders (headers) {
     if (headers['x-identity-status'] !== 'Confirmed') throw Errors.unauthorized()
     const roles = rolesOf(headers['x-roles'])
-    // oslo.context's from_environ: the deprecated X-Tenant-Id / X-Tenant / X-User still count
+    // oslo.context's from_environ: the deprecated X-Tenant-Id / X-Tenant / X-User still count.
+    // An empty (or blank) id names nobody: it must not become an owner others share.
+    const given = (name: string): string | undefined => headers[name]?.trim() === '' ? undefined : headers[name]
     return {
-      projectId: headers['x-project-id'] ?? headers['x-tenant-id'] ?? headers['x-tenant'] ?? null,
-      userId: headers['x-user-id'] ?? headers['x-user'] ?? null,
+      projectId: given('x-project-id') ?? given('x-tenant-id') ?? given('x-tenant') ?? null,
+      userId: given('x-user-id') ?? given('x-user') ?? null,
       roles,
       isAdmin: roles.includes('admin'),
       userName: headers['x-user-name'],
@@ -66,6 +69,7 @@ function rolesOf (header: string | undefined): string[] {
 
 function keystoneAuth (k: KeystoneAuthOptions): Authenticate {
   const cache = tokenCache(k.cacheTimeSec * 1000, k.cacheSize)
+  const stats = cacheStats('keystone_token')
   const inFlight = new Map<string, Promise<Identity>>()
   let keystoneDown = false
 
@@ -95,8 +99,9 @@ function keystoneAuth (k: KeystoneAuthOptions): Authenticate {
     const token = headers['x-auth-token'] ?? headers['x-storage-token']
     if (token === undefined || token === '') return refuse()
     const cached = cache.lookup(token, Date.now())
-    if (cached.state === 'valid') return cached.identity
-    if (cached.state === 'invalid') return refuse()
+    if (cached.state === 'valid') { stats.hits++; return cached.identity }
+    if (cached.state === 'invalid') { stats.hits++; return refuse() }
+    stats.misses++
     let pending = inFlight.get(token)
     if (pending === undefined) {
       pending = validate(token).finally(() => inFlight.delete(token))

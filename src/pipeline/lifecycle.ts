@@ -36,6 +36,8 @@ export interface Upload {
   /** Set by the quota layer: the most bytes this upload may have, and the error past it. */
   limit: number
   limitError?: GlintError
+  /** Set by the format layer when the content's headers gave the disk's virtual size. */
+  virtualSize?: number
   /** Set once the data is durable in the store. */
   result?: UploadResult
 }

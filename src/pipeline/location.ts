@@ -7,7 +7,7 @@ import { Errors } from '../errors.js'
 import { addLocation, moveStatus } from '../registry/images.js'
 import type { Upload, UploadLayer } from './lifecycle.js'
 
-const NO_DATA = { size: null, checksum: null, os_hash_algo: null, os_hash_value: null }
+const NO_DATA = { size: null, virtual_size: null, checksum: null, os_hash_algo: null, os_hash_value: null }
 
 async function backToQueued (u: Upload): Promise<void> {
   await moveStatus(u.ctx.sql, u.image.id, ['saving'], 'queued', NO_DATA).catch((err) => {
@@ -36,7 +36,7 @@ export const locationLayer: UploadLayer = (next) => async (u) => {
       const r = u.result!
       activated = await u.ctx.sql.begin(async (tx) => {
         const moved = await moveStatus(tx, u.image.id, ['saving'], 'active', {
-          size: r.size, checksum: r.checksum, os_hash_algo: r.osHashAlgo, os_hash_value: r.osHashValue
+          size: r.size, virtual_size: u.virtualSize ?? null, checksum: r.checksum, os_hash_algo: r.osHashAlgo, os_hash_value: r.osHashValue
         })
         if (moved) await addLocation(tx, u.image.id, { store: store.id, url: r.url, metadata: { ...r.metadata, store: store.id } })
         return moved

@@ -5,6 +5,13 @@ import postgres, { type Sql } from 'postgres'
 import { join } from 'node:path'
 import { startEmbedded, type EmbeddedDatabase } from './embedded.js'
 import { migrate } from './migrate.js'
+import { Errors, type GlintError } from '../errors.js'
+
+/** The answer for a registry failure that is not a bug: a statement cancelled by its time limit. */
+export function registryFailure (err: unknown): GlintError | undefined {
+  if ((err as { code?: string } | null)?.code === '57014') return Errors.registryTimeout()
+  return undefined
+}
 
 export interface RegistryConnection {
   sql: Sql
@@ -22,11 +29,24 @@ const types = { bigint: { to: 20, from: [20], serialize: String, parse: Number }
 // pipelines queries on the one connection; PGlite runs one at a time anyway.
 const EMBEDDED_POOL = 1
 
-export async function openRegistry (opts: { url?: string, poolSize: number, dataDir: string, inMemory?: boolean }): Promise<RegistryConnection> {
+export interface RegistryOptions {
+  url?: string
+  poolSize: number
+  dataDir: string
+  inMemory?: boolean
+  /** PostgreSQL cancels any statement that runs longer (0: no limit) */
+  queryTimeoutSec?: number
+}
+
+export async function openRegistry (opts: RegistryOptions): Promise<RegistryConnection> {
   let embedded: EmbeddedDatabase | undefined
   let sql: Sql
   if (opts.url !== undefined) {
-    sql = postgres(opts.url, { max: opts.poolSize, types, onnotice: () => {}, connection: { application_name: 'glint' } })
+    // statement_timeout is enforced by the server, so a query is cancelled even when the
+    // client that asked for it has gone. The embedded registry cannot interrupt a query (it
+    // runs in this thread): there, what a request may ask for is bounded instead.
+    const connection = { application_name: 'glint', statement_timeout: Math.round((opts.queryTimeoutSec ?? 0) * 1000) }
+    sql = postgres(opts.url, { max: opts.poolSize, types, onnotice: () => {}, connection })
   } else {
     embedded = await startEmbedded(opts.inMemory === true ? undefined : join(opts.dataDir, 'registry'), EMBEDDED_POOL)
     sql = postgres({ path: embedded.socketPath, database: 'postgres', username: 'postgres', max: EMBEDDED_POOL, types, onnotice: () => {} })
@@ -47,4 +67,14 @@ export async function openRegistry (opts: { url?: string, poolSize: number, data
     await embedded?.stop().catch(() => {})
     throw err
   }
+}
+
+/**
+ * Connections Glint processes hold on this registry database, by state (pg_stat_activity,
+ * which sees the pool's idle connections too; the asking connection is not counted).
+ */
+export async function connectionUse (sql: Sql): Promise<Array<{ state: string, count: number }>> {
+  return await sql<Array<{ state: string, count: number }>>`select coalesce(state, 'unknown') as state, count(*)::int as count
+    from pg_stat_activity where application_name = 'glint' and datname = current_database() and pid <> pg_backend_pid()
+    group by 1`
 }

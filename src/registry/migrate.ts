@@ -9,6 +9,8 @@ const MIGRATION_LOCK_ID = 0x6c696e74
 
 export async function migrate (sql: Sql, migrations: Migration[] = MIGRATIONS): Promise<number[]> {
   return await sql.begin(async (tx) => {
+    // Building an index on a large table may take longer than any request is allowed.
+    await tx`set local statement_timeout = 0`
     await tx`select pg_advisory_xact_lock(${MIGRATION_LOCK_ID})`
     await tx`create table if not exists schema_migrations (
       version integer primary key, name text not null, applied_at timestamptz not null default now())`

@@ -87,5 +87,85 @@ export const MIGRATIONS: Migration[] = [
         deleted_at timestamptz
       );
     `
+  },
+  {
+    version: 2,
+    name: 'metadata definitions: namespaces, resource types, objects, properties, tags',
+    // Glance's metadef tables (glance/db/sqlalchemy/models_metadef.py), without its
+    // varchar limits: the API's schemas bound the lengths. json (not jsonb) keeps a
+    // definition's keys in the order they were written, as Glance's text column does.
+    sql: `
+      create table metadef_namespaces (
+        id serial primary key,
+        namespace text not null unique,
+        display_name text,
+        description text,
+        visibility text,
+        protected boolean,
+        owner text not null,
+        created_at timestamptz not null,
+        updated_at timestamptz
+      );
+      create index metadef_namespaces_owner on metadef_namespaces (owner);
+
+      create table metadef_resource_types (
+        id serial primary key,
+        name text not null unique,
+        protected boolean not null default false,
+        created_at timestamptz not null,
+        updated_at timestamptz
+      );
+
+      create table metadef_namespace_resource_types (
+        resource_type_id integer not null references metadef_resource_types (id),
+        namespace_id integer not null references metadef_namespaces (id) on delete cascade,
+        properties_target text,
+        prefix text,
+        created_at timestamptz not null,
+        updated_at timestamptz,
+        primary key (resource_type_id, namespace_id)
+      );
+      create index metadef_ns_res_types_namespace on metadef_namespace_resource_types (namespace_id);
+
+      create table metadef_objects (
+        id serial primary key,
+        namespace_id integer not null references metadef_namespaces (id) on delete cascade,
+        name text not null,
+        description text,
+        required text,
+        json_schema json not null default '{}',
+        created_at timestamptz not null,
+        updated_at timestamptz,
+        unique (namespace_id, name)
+      );
+
+      create table metadef_properties (
+        id serial primary key,
+        namespace_id integer not null references metadef_namespaces (id) on delete cascade,
+        name text not null,
+        json_schema json not null default '{}',
+        created_at timestamptz not null,
+        updated_at timestamptz,
+        unique (namespace_id, name)
+      );
+
+      create table metadef_tags (
+        id serial primary key,
+        namespace_id integer not null references metadef_namespaces (id) on delete cascade,
+        name text not null,
+        created_at timestamptz not null,
+        updated_at timestamptz,
+        unique (namespace_id, name)
+      );
+    `
+  },
+  {
+    version: 3,
+    name: 'property values of any length (a btree entry holds at most ~2.7 KB)',
+    sql: `
+      drop index if exists image_properties_name_value;
+      -- a hash index keeps only each value's hash: property filters (p.value = $1) still use it
+      create index image_properties_value on image_properties using hash (value);
+    `
   }
 ]

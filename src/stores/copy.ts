@@ -27,6 +27,7 @@ export async function copyImageData (from: Store, url: string, to: Store, hasher
       port.on('message', (message: DownloadMessage) => {
         if (failed !== undefined) return
         if (message.type === 'error') { fail(deserializeError(message.error)); return }
+        from.traffic.bytesOut += message.length
         session.write(new Uint8Array(message.buffer, 0, message.length))
         received += message.length
         const lendBack = (): void => { if (failed === undefined && received < image.size) port.postMessage({ type: 'ack', buffer: message.buffer }, [message.buffer]) }

@@ -36,10 +36,13 @@ export function streamDownload (store: Store, imageId: string, url: string, offs
     let finished = false
 
     activeDownloads++
+    const traffic = store.traffic
+    traffic.downloadsInFlight++
     const done = (err?: SerializedError): void => {
       if (finished) return
       finished = true
       activeDownloads--
+      traffic.downloadsInFlight--
       port.postMessage({ type: 'cancel' })
       port.close()
       for (const item of queue) downloadBuffers.give(item.buffer)
@@ -47,6 +50,8 @@ export function streamDownload (store: Store, imageId: string, url: string, offs
       else resolve(sent)
     }
     sink.onAbort(() => done())
+    /** `n` more bytes reached the socket */
+    const advance = (n: number): void => { sent += n; traffic.bytesOut += n }
 
     // The worker stops reading at the end of the range; a buffer it no longer needs is dropped.
     const giveBack = (buffer: ArrayBuffer): void => {
@@ -66,13 +71,13 @@ export function streamDownload (store: Store, imageId: string, url: string, offs
           if (!headSent) { headSent = true; sink.writeHead() }
           ;[ok, complete] = sink.res.tryEnd(bytes, length)
         })
-        if (complete) { sent = length; giveBack(item.buffer); done(); return }
+        if (complete) { advance(length - sent); giveBack(item.buffer); done(); return }
         if (!ok) {
           writing = { bytes, startOffset, buffer: item.buffer }
           sink.stalls.watch(nudge, closeStalled)
           return
         }
-        sent += item.length
+        advance(item.length)
         giveBack(item.buffer)
       }
     }
@@ -82,9 +87,9 @@ export function streamDownload (store: Store, imageId: string, url: string, offs
       if (writing === undefined || finished) return true
       const { bytes, startOffset, buffer } = writing
       const [ok, complete] = sink.res.tryEnd(bytes.subarray(offset - startOffset), length)
-      if (complete) { sent = length; writing = undefined; giveBack(buffer); done(); return true }
+      if (complete) { advance(length - sent); writing = undefined; giveBack(buffer); done(); return true }
       if (ok) {
-        sent += bytes.byteLength
+        advance(bytes.byteLength)
         writing = undefined
         giveBack(buffer)
         pump()

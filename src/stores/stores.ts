@@ -5,6 +5,7 @@ import { Piscina } from 'piscina'
 import { mkdirSync } from 'node:fs'
 import type { StoreConfig } from '../config/load.js'
 import { unwrapOutcome, type StoreTask, type WorkerInit } from '../workers/protocol.js'
+import { storeTraffic, watchPool, type StoreTraffic } from '../metrics/registry.js'
 
 export interface Store {
   readonly id: string
@@ -13,6 +14,8 @@ export interface Store {
   readonly isDefault: boolean
   /** Upload buffer size: the RBD object size (writes land on whole objects), 4 MiB for files. */
   readonly chunkSize: number
+  /** this store's byte and in-flight tallies for /metrics (add to them on the hot path) */
+  readonly traffic: StoreTraffic
   run<T> (task: StoreTask, transfer?: any[]): Promise<T>
   /** What /v2/info/stores/detail shows for this store. */
   properties (): Record<string, unknown>
@@ -59,15 +62,23 @@ function createStore (config: StoreConfig, isDefault: boolean): StoreImpl {
     concurrentTasksPerWorker: 1024
   })
   const chunkSize = config.type === 'rbd' ? config.rbd!.chunkSizeMiB * 1024 * 1024 : 4 * 1024 * 1024
+  let running = 0
+  watchPool(`store:${config.id}`, () => ({ queued: pool.queueSize, running, threads: pool.threads.length }))
   return {
     id: config.id,
     type: config.type,
     config,
     isDefault,
     chunkSize,
+    traffic: storeTraffic(config.id),
     pool,
     async run (task, transfer) {
-      return unwrapOutcome(await pool.run(task, { transferList: transfer }))
+      running++
+      try {
+        return unwrapOutcome(await pool.run(task, { transferList: transfer }))
+      } finally {
+        running--
+      }
     },
     properties () {
       if (config.type === 'file') {

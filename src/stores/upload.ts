@@ -9,6 +9,7 @@ import type { Store } from './stores.js'
 import type { Hashers } from './hashers.js'
 import { uploadBuffers } from './buffer-pool.js'
 import { OS_HASH_ALGO } from '../workers/hashing.js'
+import type { StoreTraffic } from '../metrics/registry.js'
 import { serializeError, type SerializedError, type StoredImage, type UploadReply, type UploadResult } from '../workers/protocol.js'
 
 /** At most this many bytes of one upload are in memory at once, whatever its size. */
@@ -30,9 +31,13 @@ export class UploadSession {
   private failure: SerializedError | undefined
   private failureWaiter: ((e: SerializedError) => void) | undefined
   private closed = false
+  private released = false
+  private readonly traffic: StoreTraffic
 
   constructor (store: Store, hashers: Hashers, imageId: string, declaredSize: number) {
     this.bufferSize = store.chunkSize
+    this.traffic = store.traffic
+    this.traffic.uploadsInFlight++
     // the window counts the buffer being filled too
     this.windowBuffers = Math.max(2, Math.floor(UPLOAD_WINDOW_BYTES / this.bufferSize) - 1)
 
@@ -67,6 +72,7 @@ export class UploadSession {
    * pause the socket until onDrain fires.
    */
   write (chunk: Uint8Array): boolean {
+    this.traffic.bytesIn += chunk.byteLength
     let at = 0
     while (at < chunk.byteLength) {
       if (this.current === undefined) {
@@ -113,6 +119,7 @@ export class UploadSession {
   }
 
   private close (): void {
+    if (!this.released) { this.released = true; this.traffic.uploadsInFlight-- }
     this.storePort.close()
     this.hashPort.close()
     if (this.current !== undefined) uploadBuffers.give(this.current.buffer as SharedArrayBuffer)

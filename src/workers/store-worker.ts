@@ -30,6 +30,11 @@ async function perform (task: StoreTask): Promise<unknown> {
     case 'upload': return await upload(task)
     case 'download': return await download(task)
     case 'delete': return await backend.remove(task.imageId, task.url)
+    case 'stat': {
+      const reader = await backend.openReader(task.imageId, task.url)
+      await reader.close()
+      return { size: reader.size }
+    }
   }
 }
 

@@ -43,6 +43,24 @@ export function deadClusterConf (conf: string, path: string): string {
   return path
 }
 
+/** A copy of a cluster's conf with extra lines in its [client] section (client-side options such as rbd_default_features). */
+export function confWithClientOptions (conf: string, path: string, lines: string[]): string {
+  const text = readFileSync(conf, 'utf8').replace(/^\[client\]\s*$/m, `[client]\n${lines.join('\n')}`)
+  writeFileSync(path, text)
+  return path
+}
+
+/** The features `rbd create` gives a new image on this cluster (its rbd_default_features), by making one. */
+export async function defaultFeatures (conf: string): Promise<string[]> {
+  const probe = `images/glint-features-probe-${process.pid}-${Date.now()}`
+  await rbd(conf, 'create', '--size', '1M', probe)
+  try {
+    return (await rbdJson(conf, 'info', probe)).features
+  } finally {
+    await rbd(conf, 'rm', '--no-progress', probe)
+  }
+}
+
 export function storesConfig (dataDir: string, extra = ''): string {
   return `[DEFAULT]
 enabled_backends = local:file, ceph_a:rbd, ceph_b:rbd${extra.includes('dead:rbd') ? ', dead:rbd' : ''}

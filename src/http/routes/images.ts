@@ -8,6 +8,7 @@ import type { Exchange } from '../exchange.js'
 import type { Routes } from '../router.js'
 import { baseUrl } from './versions.js'
 import { BASE_COLUMNS, assertMayModify, assertMayShare, assertPropertyName, assertTagsValid, assertWritable, countedProperties, formatImage, schemaViolation } from '../../domain/image.js'
+import { assertStorable } from '../../domain/storable.js'
 import { findImage, insertImage, softDelete, type NewImage } from '../../registry/images.js'
 import { listImages } from '../../registry/list.js'
 import { parseListQuery } from '../../domain/list-query.js'
@@ -52,10 +53,11 @@ async function createImage (ex: Exchange, ctx: AppContext): Promise<void> {
       image.id = (value as string).toLowerCase()
       continue
     }
-    if (key === 'tags') { image.tags = assertTagsValid(value, ctx.config.quotas.tags); continue }
+    if (key === 'tags') { image.tags = assertTagsValid(value, ctx.config.quotas.tags); assertStorable(key, value); continue }
     assertPropertyName(key)
     const why = schemaViolation(key, value)
     if (why !== undefined) throw Errors.schemaInvalid(why)
+    assertStorable(key, value)
     assertMayShare(key, value, ex.identity)
     if (BASE_COLUMNS.has(key)) (image.columns as Record<string, unknown>)[key] = value
     // kernel_id/ramdisk_id may be null (Nova snapshots send that): a null extra property is simply not set
@@ -64,6 +66,8 @@ async function createImage (ex: Exchange, ctx: AppContext): Promise<void> {
   const properties = countedProperties(Object.keys(image.properties))
   const maxProperties = ctx.config.quotas.properties
   if (maxProperties >= 0 && properties > maxProperties) throw Errors.tooManyProperties(properties, maxProperties)
+  // A caller of no project would make an image nobody owns (visible to all): only an admin may.
+  if (image.columns.owner === undefined && ex.identity.projectId === null && !ex.identity.isAdmin) throw Errors.forbidden('add_image')
   if (image.columns.owner === undefined) image.columns.owner = ex.identity.projectId
   try {
     await insertImage(ctx.sql, image)

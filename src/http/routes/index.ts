@@ -11,6 +11,12 @@ import { memberRoutes } from './members.js'
 import { tagRoutes } from './tags.js'
 import { actionRoutes } from './actions.js'
 import { importRoutes } from './import.js'
+import { metadefSchemaRoutes } from './metadefs-schemas.js'
+import { metadefNamespaceRoutes } from './metadefs-namespaces.js'
+import { metadefObjectRoutes } from './metadefs-objects.js'
+import { metadefPropertyRoutes } from './metadefs-properties.js'
+import { metadefTagRoutes } from './metadefs-tags.js'
+import { metadefResourceTypeRoutes } from './metadefs-resource-types.js'
 
 export const routes: Routes<AppContext> = {
   ...versionRoutes,
@@ -21,5 +27,11 @@ export const routes: Routes<AppContext> = {
   ...memberRoutes,
   ...tagRoutes,
   ...actionRoutes,
-  ...importRoutes
+  ...importRoutes,
+  ...metadefSchemaRoutes,
+  ...metadefNamespaceRoutes,
+  ...metadefObjectRoutes,
+  ...metadefPropertyRoutes,
+  ...metadefTagRoutes,
+  ...metadefResourceTypeRoutes
 }

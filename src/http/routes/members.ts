@@ -9,6 +9,7 @@ import type { Routes } from '../router.js'
 import { findImage, type ImageRecord } from '../../registry/images.js'
 import { addMember, findMember, listMembers, removeMember, setMemberStatus } from '../../registry/members.js'
 import { MEMBER_STATUSES, formatMember, memberFromBody, statusFromBody } from '../../domain/member.js'
+import { hasNul } from '../../domain/storable.js'
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
@@ -44,7 +45,7 @@ async function show (ex: Exchange, ctx: AppContext): Promise<void> {
   const image = await lookupImage(ctx, ex)
   // Glance maps every refusal here to 404 so that nothing leaks.
   if (image.visibility !== 'shared') throw Errors.memberHiddenNotShared()
-  const row = await findMember(ctx.sql, image, ex.params[1], ex.identity)
+  const row = hasNul(ex.params[1]) ? undefined : await findMember(ctx.sql, image, ex.params[1], ex.identity)
   if (row === undefined) throw Errors.memberNotFound(ex.params[1], image.id)
   ex.json(200, formatMember(row))
 }
@@ -56,7 +57,7 @@ async function update (ex: Exchange, ctx: AppContext): Promise<void> {
   // Only the member decides; the owner offering the image may not accept it for them.
   if (!ex.identity.isAdmin && isOwner(ex, image)) throw Errors.memberForbidden('update', image.id)
   const member = ex.params[1]
-  if (await findMember(ctx.sql, image, member, ex.identity) === undefined) throw Errors.memberNotFound(member, image.id)
+  if (hasNul(member) || await findMember(ctx.sql, image, member, ex.identity) === undefined) throw Errors.memberNotFound(member, image.id)
   if (typeof status !== 'string' || !MEMBER_STATUSES.includes(status)) throw Errors.badMemberStatus()
   const row = await setMemberStatus(ctx.sql, image.id, member, status)
   if (row === undefined) throw Errors.memberNotFound(member, image.id)
@@ -68,7 +69,7 @@ async function remove (ex: Exchange, ctx: AppContext): Promise<void> {
   if (image.visibility !== 'shared') throw Errors.memberNotShared('delete', image.id)
   if (!ex.identity.isAdmin && !isOwner(ex, image)) throw Errors.memberForbidden('delete', image.id)
   const member = ex.params[1]
-  if (!await removeMember(ctx.sql, image.id, member)) throw Errors.memberNotFound(member, image.id)
+  if (hasNul(member) || !await removeMember(ctx.sql, image.id, member)) throw Errors.memberNotFound(member, image.id)
   ex.empty(204)
 }
 

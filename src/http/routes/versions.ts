@@ -20,7 +20,20 @@ export function versionsDocument (ctx: AppContext, ex: Exchange): unknown {
   }
 }
 
+/** How long /healthcheck waits for the registry before it says the service is unhealthy. */
+const HEALTH_QUERY_MS = 2000
+
+/** 200 only while the registry answers: a load balancer must not send requests that would hang. */
+async function healthcheck (ex: Exchange, ctx: AppContext): Promise<void> {
+  let timer: NodeJS.Timeout | undefined
+  const late = new Promise<'late'>((resolve) => { timer = setTimeout(() => resolve('late'), HEALTH_QUERY_MS) })
+  const answer = await Promise.race([ctx.sql`select 1`.then(() => 'ok' as const, () => 'failed' as const), late])
+  clearTimeout(timer)
+  const text = answer === 'ok' ? 'OK' : 'Registry unavailable'
+  ex.send(answer === 'ok' ? 200 : 503, text, { 'Content-Type': 'text/plain; charset=UTF-8' })
+}
+
 export const versionRoutes: Routes<AppContext> = {
   '/versions': { GET: { anonymous: true, handle: (ex, ctx) => ex.json(200, versionsDocument(ctx, ex)) } },
-  '/healthcheck': { GET: { anonymous: true, handle: (ex) => ex.send(200, 'OK', { 'Content-Type': 'text/plain; charset=UTF-8' }) } }
+  '/healthcheck': { GET: { anonymous: true, handle: healthcheck } }
 }

@@ -1,5 +1,6 @@
 // The RBD store, with glance_store's behaviour: the RBD image is named by the image id in
-// the store's pool, created with the layering feature and objects of rbd_store_chunk_size;
+// the store's pool, created with the cluster's rbd_default_features (layering alone when that
+// is 0; the addon reads it) and objects of rbd_store_chunk_size;
 // resized on write when the size is unknown (chunked uploads) and trimmed at the end; zero
 // chunks skipped under rbd_thin_provisioning; a protected snapshot `snap` for Nova's COW
 // clones; location rbd://<fsid>/<pool>/<id>/snap. Unlike glance_store, one rados connection

@@ -1,0 +1,242 @@
+// /v2/metadefs/namespaces and /v2/metadefs/namespaces/{namespace} (glance/api/v2/
+// metadef_namespaces.py): list with paging, sorting and the resource_types / visibility
+// filters; create with its resource type associations, objects, properties and tags in one
+// go; show (optionally with property names prefixed for one resource type); update; delete.
+
+import type { AppContext } from '../../context.js'
+import { Errors } from '../../errors.js'
+import type { Exchange } from '../exchange.js'
+import type { Routes } from '../router.js'
+import { baseUrl } from './versions.js'
+import { unstorable, visibleNamespace } from './metadefs-lookup.js'
+import { enforceMetadef } from '../../pipeline/metadef-policy.js'
+import { NAMESPACE_SCHEMA } from '../../domain/metadef-schemas.js'
+import { normalizeProperties, normalizeProperty } from '../../domain/metadef-property.js'
+import { isoTime } from '../../domain/image.js'
+import {
+  checkBody, formatAssociation, formatNamespace, formatObject, formatProperties, formatTag,
+  NAMESPACE_SCHEMA_LINK, namespaceHref, pyUrlencode
+} from '../../domain/metadefs.js'
+import {
+  deleteNamespace, findNamespace, insertNamespace, listNamespaces, namespaceVisible, NAMESPACE_SORT_KEYS,
+  updateNamespace, type NamespaceRecord, type NamespaceValues
+} from '../../registry/metadefs-namespaces.js'
+import { insertAssociation, listAssociations } from '../../registry/metadefs-resource-types.js'
+import { insertObject, listObjects } from '../../registry/metadefs-objects.js'
+import { insertProperty, listProperties } from '../../registry/metadefs-properties.js'
+import { insertTag, listTags } from '../../registry/metadefs-tags.js'
+import type { Sql } from 'postgres'
+
+const READ_ONLY = ['self', 'schema', 'created_at', 'updated_at']
+
+/** Glance's visibility filter check, made by both the list and the show deserializers. */
+function checkVisibilityParam (ex: Exchange): string | undefined {
+  const visibility = ex.query.get('visibility') ?? undefined
+  if (visibility !== undefined && visibility !== '' && visibility !== 'public' && visibility !== 'private') throw Errors.metadefBadVisibility(visibility)
+  return visibility
+}
+
+/** The query's parameters as Python's dict(request.params): a repeated name keeps its first place and last value. */
+function queryParams (ex: Exchange): Map<string, string> {
+  const params = new Map<string, string>()
+  for (const [key, value] of ex.query) params.set(key, value)
+  return params
+}
+
+function parseLimit (raw: string | null, ctx: AppContext): number {
+  if (raw === null) return Math.min(ctx.config.limitMax, ctx.config.limitDefault)
+  if (!/^\s*[-+]?\d+\s*$/.test(raw)) throw Errors.badLimit('limit param must be an integer')
+  const limit = Math.min(ctx.config.limitMax, Number(raw))
+  if (limit < 0) throw Errors.badLimit('limit param must be positive')
+  return limit
+}
+
+// PostgreSQL's order: nulls sort as larger than any value.
+function compareBy (a: NamespaceRecord, b: NamespaceRecord, keys: string[], dir: 'asc' | 'desc'): number {
+  for (const key of keys) {
+    const x = (a as any)[key]
+    const y = (b as any)[key]
+    let c = 0
+    if (x === null && y === null) c = 0
+    else if (x === null) c = 1
+    else if (y === null) c = -1
+    else {
+      const xv = x instanceof Date ? x.getTime() : x
+      const yv = y instanceof Date ? y.getTime() : y
+      c = xv < yv ? -1 : xv > yv ? 1 : 0
+    }
+    if (c !== 0) return dir === 'asc' ? c : -c
+  }
+  return 0
+}
+
+async function list (ex: Exchange, ctx: AppContext): Promise<void> {
+  const params = queryParams(ex)
+  const limit = parseLimit(ex.query.get('limit'), ctx)
+  const sortDir = ex.query.get('sort_dir') ?? 'desc'
+  if (sortDir !== 'asc' && sortDir !== 'desc') throw Errors.badSortDir(sortDir)
+  const sortKey = ex.query.get('sort_key') ?? 'created_at'
+  if (!NAMESPACE_SORT_KEYS.includes(sortKey)) throw Errors.metadefBadSortKey(sortKey)
+  const visibility = checkVisibilityParam(ex)
+  enforceMetadef(ex.identity, 'get_metadef_namespaces')
+  enforceMetadef(ex.identity, 'list_metadef_resource_types')
+
+  const markerName = ex.query.get('marker')
+  let marker: NamespaceRecord | undefined
+  if (markerName !== null && markerName !== '') {
+    marker = unstorable(markerName) ? undefined : await findNamespace(ctx.sql, markerName)
+    if (marker === undefined) throw Errors.metadefNamespaceNotFound(markerName)
+    if (!namespaceVisible(marker, ex.identity)) throw Errors.metadefMarkerHidden(markerName)
+  }
+  const resourceTypes = ex.query.get('resource_types')
+  let rows = await listNamespaces(ctx.sql, ex.identity, {
+    visibility,
+    resourceTypes: resourceTypes !== null ? resourceTypes.split(',').filter((name) => !unstorable(name)) : undefined,
+    sortKey,
+    sortDir
+  })
+  const keys = [sortKey, 'created_at', 'id'].filter((k, i, all) => all.indexOf(k) === i)
+  if (marker !== undefined) rows = rows.filter((row) => compareBy(row, marker, keys, sortDir) > 0)
+  const page = rows.slice(0, limit)
+
+  const associations = await listAssociations(ctx.sql, page.map((ns) => ns.id))
+  const namespaces = page.map((ns) => formatNamespace(ns, {
+    resource_type_associations: associations.filter((a) => a.namespace_id === ns.id).map(formatAssociation)
+  }))
+  params.delete('marker')
+  const query = pyUrlencode([...params])
+  const body: Record<string, unknown> = { namespaces }
+  if (page.length !== 0 && page.length === limit) {
+    params.set('marker', page[page.length - 1].namespace)
+    body.next = `/v2/metadefs/namespaces?${pyUrlencode([...params])}`
+  }
+  body.schema = '/v2/schemas/metadefs/namespaces'
+  body.first = query === '' ? '/v2/metadefs/namespaces' : `/v2/metadefs/namespaces?${query}`
+  ex.json(200, body)
+}
+
+async function show (ex: Exchange, ctx: AppContext): Promise<void> {
+  checkVisibilityParam(ex)
+  const ns = await visibleNamespace(ctx, ex, ex.params[0], 'namespace')
+  for (const action of ['get_metadef_namespace', 'list_metadef_resource_types', 'get_metadef_objects', 'get_metadef_properties', 'get_metadef_tags'] as const) {
+    enforceMetadef(ex.identity, action)
+  }
+  const [objects, associations, properties, tags] = await Promise.all([
+    listObjects(ctx.sql, ns.id), listAssociations(ctx.sql, [ns.id]), listProperties(ctx.sql, ns.id), listTags(ctx.sql, ns.id, 'created_at', 'desc')
+  ])
+  const resourceType = ex.query.get('resource_type')
+  const prefix = resourceType === null ? undefined : (associations.find((a) => a.name === resourceType)?.prefix ?? undefined)
+  const usePrefix = prefix !== undefined && prefix !== '' ? prefix : undefined
+  ex.json(200, formatNamespace(ns, {
+    resource_type_associations: associations.map(formatAssociation),
+    properties: formatProperties(properties, usePrefix),
+    objects: objects.map((o) => formatObject(o, ns.namespace, usePrefix)),
+    tags: tags.map((t) => formatTag(t, false))
+  }))
+}
+
+function valuesFromBody (body: Record<string, any>, ex: Exchange): NamespaceValues {
+  return {
+    namespace: body.namespace,
+    display_name: body.display_name ?? null,
+    description: body.description ?? null,
+    visibility: typeof body.visibility === 'string' && body.visibility !== '' ? body.visibility : 'private',
+    protected: body.protected === true,
+    owner: typeof body.owner === 'string' && body.owner !== '' ? body.owner : (ex.identity.projectId ?? '')
+  }
+}
+
+/** Creates the namespace and everything the body brings, in Glance's order, atomically. */
+async function createWithContents (sql: Sql, values: NamespaceValues, body: Record<string, any>): Promise<NamespaceRecord> {
+  return await sql.begin(async (tx) => {
+    const t = tx as unknown as Sql
+    const now = new Date()
+    const ns = await insertNamespace(t, values, now)
+    for (const a of body.resource_type_associations ?? []) {
+      await insertAssociation(t, ns.id, ns.namespace, { name: a.name, prefix: a.prefix ?? null, properties_target: a.properties_target ?? null }, now)
+    }
+    for (const o of body.objects ?? []) {
+      await insertObject(t, ns.id, ns.namespace, {
+        name: o.name, description: o.description ?? null, required: o.required ?? null, properties: normalizeProperties(o.properties)
+      }, now)
+    }
+    for (const tag of body.tags ?? []) await insertTag(t, ns.id, ns.namespace, tag.name, now)
+    for (const [name, definition] of Object.entries(body.properties ?? {})) {
+      await insertProperty(t, ns.id, ns.namespace, name, normalizeProperty(definition), now)
+    }
+    return ns
+  })
+}
+
+/** What POST answers: the namespace's row, and the rest as the request gave it (Glance echoes it). */
+function createdView (ns: NamespaceRecord, body: Record<string, any>): Record<string, unknown> {
+  const out: Record<string, unknown> = {}
+  const base = formatNamespace(ns)
+  for (const key of ['namespace', 'display_name', 'description', 'visibility', 'protected', 'owner']) if (key in base) out[key] = base[key]
+  out.created_at = isoTime(ns.created_at)
+  out.updated_at = isoTime(ns.updated_at ?? ns.created_at)
+  const pick = (item: Record<string, any>, keys: string[]): Record<string, unknown> => {
+    const o: Record<string, unknown> = {}
+    for (const k of keys) if (item[k] !== undefined && item[k] !== null) o[k] = item[k]
+    return o
+  }
+  if (Array.isArray(body.resource_type_associations)) out.resource_type_associations = body.resource_type_associations.map((a: any) => pick(a, ['name', 'prefix', 'properties_target']))
+  if (body.properties !== undefined && body.properties !== null) out.properties = normalizeProperties(body.properties)
+  if (Array.isArray(body.objects)) {
+    out.objects = body.objects.map((o: any) => {
+      const view = pick(o, ['name', 'required', 'description'])
+      if (o.properties !== undefined && o.properties !== null) view.properties = normalizeProperties(o.properties)
+      return view
+    })
+  }
+  if (Array.isArray(body.tags)) out.tags = body.tags.map((t: any) => pick(t, ['name']))
+  out.self = namespaceHref(ns.namespace)
+  out.schema = NAMESPACE_SCHEMA_LINK
+  return out
+}
+
+async function create (ex: Exchange, ctx: AppContext): Promise<void> {
+  checkBody(ex.body, NAMESPACE_SCHEMA, READ_ONLY)
+  const body = ex.body as Record<string, any>
+  enforceMetadef(ex.identity, 'add_metadef_namespace')
+  if (Array.isArray(body.resource_type_associations) && body.resource_type_associations.length > 0) enforceMetadef(ex.identity, 'add_metadef_resource_type_association')
+  if (Array.isArray(body.objects) && body.objects.length > 0) enforceMetadef(ex.identity, 'add_metadef_object')
+  if (body.properties !== undefined && Object.keys(body.properties).length > 0) enforceMetadef(ex.identity, 'add_metadef_property')
+  if (Array.isArray(body.tags) && body.tags.length > 0) enforceMetadef(ex.identity, 'add_metadef_tag')
+  for (const item of [...(body.objects ?? []), ...(body.resource_type_associations ?? []), ...(body.tags ?? [])]) {
+    if (typeof item.name !== 'string') throw Errors.metadefSchemaInvalid('namespace', "'name' is a required property")
+  }
+  const ns = await createWithContents(ctx.sql, valuesFromBody(body, ex), body)
+  ex.json(201, createdView(ns, body), { Location: `${baseUrl(ctx, ex)}${namespaceHref(ns.namespace)}` })
+}
+
+async function update (ex: Exchange, ctx: AppContext): Promise<void> {
+  checkBody(ex.body, NAMESPACE_SCHEMA, READ_ONLY)
+  const ns = await visibleNamespace(ctx, ex, ex.params[0], 'other')
+  enforceMetadef(ex.identity, 'modify_metadef_namespace')
+  const values = valuesFromBody(ex.body, ex)
+  const updated = await updateNamespace(ctx.sql, ns.id, values)
+  if (updated === undefined) throw Errors.metadefNamespaceMissing(ex.params[0])
+  // Glance answers with the object it saved, whose updated_at is still the one it loaded.
+  ex.json(200, formatNamespace({ ...updated, updated_at: ns.updated_at }))
+}
+
+async function remove (ex: Exchange, ctx: AppContext): Promise<void> {
+  const ns = await visibleNamespace(ctx, ex, ex.params[0], 'other')
+  enforceMetadef(ex.identity, 'delete_metadef_namespace')
+  if (ns.protected === true) throw Errors.metadefNamespaceProtected(ns.namespace)
+  if (!await deleteNamespace(ctx.sql, ns.id)) throw Errors.metadefNamespaceMissing(ns.namespace)
+  ex.empty(204)
+}
+
+export const metadefNamespaceRoutes: Routes<AppContext> = {
+  '/v2/metadefs/namespaces': {
+    GET: { handle: list },
+    POST: { body: 'json', handle: create }
+  },
+  '/v2/metadefs/namespaces/:namespace': {
+    GET: { handle: show },
+    PUT: { body: 'json', handle: update },
+    DELETE: { handle: remove }
+  }
+}

@@ -1,0 +1,112 @@
+// /v2/metadefs/namespaces/{namespace}/objects[/{object}] (glance/api/v2/metadef_objects.py,
+// and the namespace controller's "delete all objects").
+
+import type { AppContext } from '../../context.js'
+import { Errors } from '../../errors.js'
+import type { Exchange } from '../exchange.js'
+import type { Routes } from '../router.js'
+import { unstorable, visibleNamespace } from './metadefs-lookup.js'
+import { checkListQuery } from './metadefs-query.js'
+import { enforceMetadef } from '../../pipeline/metadef-policy.js'
+import { OBJECT_PROPERTY_SCHEMA, OBJECT_SCHEMA } from '../../domain/metadef-schemas.js'
+import { normalizeProperties } from '../../domain/metadef-property.js'
+import { isoTime } from '../../domain/image.js'
+import { checkBody, formatObject, OBJECT_SCHEMA_LINK, objectHref } from '../../domain/metadefs.js'
+import { deleteNamespaceContent } from '../../registry/metadefs-namespaces.js'
+import { deleteObject, findObject, insertObject, listObjects, updateObject, type ObjectRecord, type ObjectValues } from '../../registry/metadefs-objects.js'
+
+const READ_ONLY = ['self', 'schema', 'created_at', 'updated_at']
+
+function valuesFromBody (body: Record<string, any>): ObjectValues {
+  return {
+    name: body.name,
+    description: body.description ?? null,
+    required: body.required ?? null,
+    properties: normalizeProperties(body.properties)
+  }
+}
+
+/** How Glance answers a create or update: the object it holds in memory, not a re-read. */
+function savedView (row: ObjectRecord, body: Record<string, any>, namespace: string, times: { created: Date, updated: Date | null }): Record<string, unknown> {
+  const out: Record<string, unknown> = { name: row.name }
+  if (Array.isArray(body.required)) out.required = body.required
+  if (typeof body.description === 'string') out.description = body.description
+  if (body.properties !== undefined && body.properties !== null) out.properties = normalizeProperties(body.properties)
+  out.created_at = isoTime(times.created)
+  if (times.updated !== null) out.updated_at = isoTime(times.updated)
+  out.self = objectHref(namespace, row.name)
+  out.schema = OBJECT_SCHEMA_LINK
+  return out
+}
+
+async function existing (ctx: AppContext, namespaceId: number, name: string): Promise<ObjectRecord> {
+  const row = unstorable(name) ? undefined : await findObject(ctx.sql, namespaceId, name)
+  if (row === undefined) throw Errors.metadefObjectNotFound(name)
+  return row
+}
+
+async function list (ex: Exchange, ctx: AppContext): Promise<void> {
+  checkListQuery(ex, { zeroLimit: false })
+  const ns = await visibleNamespace(ctx, ex, ex.params[0], 'objects')
+  enforceMetadef(ex.identity, 'get_metadef_objects')
+  const rows = await listObjects(ctx.sql, ns.id)
+  // Glance's link really lacks the leading slash.
+  ex.json(200, { objects: rows.map((o) => formatObject(o, ns.namespace)), schema: 'v2/schemas/metadefs/objects' })
+}
+
+async function create (ex: Exchange, ctx: AppContext): Promise<void> {
+  checkBody(ex.body, OBJECT_SCHEMA, READ_ONLY)
+  const body = ex.body as Record<string, any>
+  for (const definition of Object.values(body.properties ?? {})) checkBody(definition, OBJECT_PROPERTY_SCHEMA, [])
+  const ns = await visibleNamespace(ctx, ex, ex.params[0], 'objects')
+  enforceMetadef(ex.identity, 'add_metadef_object')
+  const now = new Date()
+  const row = await insertObject(ctx.sql, ns.id, ns.namespace, valuesFromBody(body), now)
+  ex.json(201, savedView(row, body, ns.namespace, { created: now, updated: now }))
+}
+
+async function show (ex: Exchange, ctx: AppContext): Promise<void> {
+  const ns = await visibleNamespace(ctx, ex, ex.params[0], 'objects')
+  enforceMetadef(ex.identity, 'get_metadef_object')
+  ex.json(200, formatObject(await existing(ctx, ns.id, ex.params[1]), ns.namespace))
+}
+
+async function update (ex: Exchange, ctx: AppContext): Promise<void> {
+  checkBody(ex.body, OBJECT_SCHEMA, READ_ONLY)
+  const ns = await visibleNamespace(ctx, ex, ex.params[0], 'objects')
+  enforceMetadef(ex.identity, 'modify_metadef_object')
+  const before = await existing(ctx, ns.id, ex.params[1])
+  const row = await updateObject(ctx.sql, before.id, ns.namespace, before.name, valuesFromBody(ex.body))
+  if (row === undefined) throw Errors.metadefObjectNotFound(ex.params[1])
+  ex.json(200, savedView(row, ex.body, ns.namespace, { created: before.created_at, updated: before.updated_at }))
+}
+
+async function remove (ex: Exchange, ctx: AppContext): Promise<void> {
+  const ns = await visibleNamespace(ctx, ex, ex.params[0], 'objects')
+  enforceMetadef(ex.identity, 'delete_metadef_object')
+  const row = await existing(ctx, ns.id, ex.params[1])
+  if (ns.protected === true) throw Errors.metadefObjectProtected(row.name)
+  if (!await deleteObject(ctx.sql, row.id)) throw Errors.metadefObjectNotFound(row.name)
+  ex.empty(204)
+}
+
+async function removeAll (ex: Exchange, ctx: AppContext): Promise<void> {
+  const ns = await visibleNamespace(ctx, ex, ex.params[0], 'other')
+  enforceMetadef(ex.identity, 'delete_metadef_namespace')
+  if (ns.protected === true) throw Errors.metadefNamespaceProtected(ns.namespace)
+  await deleteNamespaceContent(ctx.sql, ns.id, 'objects')
+  ex.empty(204)
+}
+
+export const metadefObjectRoutes: Routes<AppContext> = {
+  '/v2/metadefs/namespaces/:namespace/objects': {
+    GET: { handle: list },
+    POST: { body: 'json', handle: create },
+    DELETE: { handle: removeAll }
+  },
+  '/v2/metadefs/namespaces/:namespace/objects/:object': {
+    GET: { handle: show },
+    PUT: { body: 'json', handle: update },
+    DELETE: { handle: remove }
+  }
+}

@@ -1,0 +1,62 @@
+// /v2/metadefs/resource_types and /v2/metadefs/namespaces/{namespace}/resource_types[/{name}]
+// (glance/api/v2/metadef_resource_types.py): the resource types known, and which of them a
+// namespace applies to, with the prefix its properties take there.
+
+import type { AppContext } from '../../context.js'
+import { Errors } from '../../errors.js'
+import type { Exchange } from '../exchange.js'
+import type { Routes } from '../router.js'
+import { visibleNamespace } from './metadefs-lookup.js'
+import { enforceMetadef } from '../../pipeline/metadef-policy.js'
+import { RESOURCE_TYPE_ASSOCIATION_SCHEMA } from '../../domain/metadef-schemas.js'
+import { checkBody, formatAssociation, formatResourceType } from '../../domain/metadefs.js'
+import { deleteAssociation, insertAssociation, listAssociations, listResourceTypes } from '../../registry/metadefs-resource-types.js'
+
+const READ_ONLY = ['created_at', 'updated_at']
+
+async function listAll (ex: Exchange, ctx: AppContext): Promise<void> {
+  enforceMetadef(ex.identity, 'list_metadef_resource_types')
+  ex.json(200, { resource_types: (await listResourceTypes(ctx.sql)).map(formatResourceType) })
+}
+
+async function listForNamespace (ex: Exchange, ctx: AppContext): Promise<void> {
+  const ns = await visibleNamespace(ctx, ex, ex.params[0], 'other')
+  enforceMetadef(ex.identity, 'list_metadef_resource_types')
+  const rows = await listAssociations(ctx.sql, [ns.id])
+  ex.json(200, { resource_type_associations: rows.map(formatAssociation) })
+}
+
+async function associate (ex: Exchange, ctx: AppContext): Promise<void> {
+  checkBody(ex.body, RESOURCE_TYPE_ASSOCIATION_SCHEMA, READ_ONLY)
+  const ns = await visibleNamespace(ctx, ex, ex.params[0], 'other')
+  enforceMetadef(ex.identity, 'add_metadef_resource_type_association')
+  const body = ex.body as Record<string, any>
+  const row = await insertAssociation(ctx.sql, ns.id, ns.namespace, {
+    name: body.name, prefix: body.prefix ?? null, properties_target: body.properties_target ?? null
+  }, new Date())
+  ex.json(201, formatAssociation(row))
+}
+
+async function dissociate (ex: Exchange, ctx: AppContext): Promise<void> {
+  const ns = await visibleNamespace(ctx, ex, ex.params[0], 'other')
+  enforceMetadef(ex.identity, 'remove_metadef_resource_type_association')
+  const name = ex.params[1]
+  const found = (await listAssociations(ctx.sql, [ns.id])).some((a) => a.name === name)
+  if (!found) throw Errors.metadefAssociationMissing(name)
+  if (ns.protected === true) throw Errors.metadefAssociationProtected(name)
+  if (!await deleteAssociation(ctx.sql, ns.id, name)) throw Errors.metadefAssociationMissing(name)
+  ex.empty(204)
+}
+
+export const metadefResourceTypeRoutes: Routes<AppContext> = {
+  '/v2/metadefs/resource_types': {
+    GET: { handle: listAll }
+  },
+  '/v2/metadefs/namespaces/:namespace/resource_types': {
+    GET: { handle: listForNamespace },
+    POST: { body: 'json', handle: associate }
+  },
+  '/v2/metadefs/namespaces/:namespace/resource_types/:resource_type': {
+    DELETE: { handle: dissociate }
+  }
+}

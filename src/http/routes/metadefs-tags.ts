@@ -1,0 +1,114 @@
+// /v2/metadefs/namespaces/{namespace}/tags[/{tag}] (glance/api/v2/metadef_tags.py): POST on
+// tags creates several (replacing the others unless X-Openstack-Append is true), POST on
+// tags/{tag} creates one.
+
+import type { AppContext } from '../../context.js'
+import { Errors } from '../../errors.js'
+import type { Exchange } from '../exchange.js'
+import type { Routes } from '../router.js'
+import { unstorable, visibleNamespace } from './metadefs-lookup.js'
+import { checkListQuery } from './metadefs-query.js'
+import { enforceMetadef } from '../../pipeline/metadef-policy.js'
+import { TAG_LIST_SCHEMA, TAG_SCHEMA } from '../../domain/metadef-schemas.js'
+import { boolFromString, checkBody, formatTag } from '../../domain/metadefs.js'
+import { deleteNamespaceContent } from '../../registry/metadefs-namespaces.js'
+import { deleteTag, findTag, insertTag, insertTags, listTags, renameTag, TAG_SORT_KEYS, type TagRecord } from '../../registry/metadefs-tags.js'
+
+const READ_ONLY = ['created_at', 'updated_at']
+
+async function existing (ctx: AppContext, namespaceId: number, name: string): Promise<TagRecord> {
+  const row = unstorable(name) ? undefined : await findTag(ctx.sql, namespaceId, name)
+  if (row === undefined) throw Errors.metadefTagNotFound(name)
+  return row
+}
+
+// PostgreSQL's order, nulls larger than any value
+function after (row: TagRecord, marker: TagRecord, keys: string[], dir: 'asc' | 'desc'): boolean {
+  for (const key of keys) {
+    const x = (row as any)[key]
+    const y = (marker as any)[key]
+    const xv = x instanceof Date ? x.getTime() : x
+    const yv = y instanceof Date ? y.getTime() : y
+    const c = xv === yv ? 0 : xv === null ? 1 : yv === null ? -1 : xv < yv ? -1 : 1
+    if (c !== 0) return dir === 'asc' ? c > 0 : c < 0
+  }
+  return false
+}
+
+async function list (ex: Exchange, ctx: AppContext): Promise<void> {
+  const query = checkListQuery(ex, { zeroLimit: true })
+  if (!TAG_SORT_KEYS.includes(query.sortKey)) throw Errors.metadefBadSortKey(query.sortKey)
+  const ns = await visibleNamespace(ctx, ex, ex.params[0], 'other')
+  enforceMetadef(ex.identity, 'get_metadef_tags')
+  const marker = query.marker !== undefined ? await existing(ctx, ns.id, query.marker) : undefined
+  let rows = await listTags(ctx.sql, ns.id, query.sortKey, query.sortDir)
+  const keys = [query.sortKey, 'created_at', 'id'].filter((k, i, all) => all.indexOf(k) === i)
+  if (marker !== undefined) rows = rows.filter((row) => after(row, marker, keys, query.sortDir))
+  if (query.limit !== undefined) rows = rows.slice(0, query.limit)
+  ex.json(200, { tags: rows.map((t) => formatTag(t, false)) })
+}
+
+async function createMany (ex: Exchange, ctx: AppContext): Promise<void> {
+  checkBody(ex.body, TAG_LIST_SCHEMA, READ_ONLY)
+  const ns = await visibleNamespace(ctx, ex, ex.params[0], 'other')
+  enforceMetadef(ex.identity, 'add_metadef_tags')
+  const names = ((ex.body.tags ?? []) as Array<{ name: string }>).map((t) => t.name)
+  const rows = await insertTags(ctx.sql, ns.id, ns.namespace, names, boolFromString(ex.headers['x-openstack-append']))
+  ex.json(201, { tags: rows.map((t) => formatTag(t, false)) })
+}
+
+async function createOne (ex: Exchange, ctx: AppContext): Promise<void> {
+  const ns = await visibleNamespace(ctx, ex, ex.params[0], 'other')
+  checkBody({ name: ex.params[1] }, TAG_SCHEMA, [])
+  enforceMetadef(ex.identity, 'add_metadef_tag')
+  ex.json(201, formatTag(await insertTag(ctx.sql, ns.id, ns.namespace, ex.params[1], new Date())))
+}
+
+async function show (ex: Exchange, ctx: AppContext): Promise<void> {
+  const ns = await visibleNamespace(ctx, ex, ex.params[0], 'other')
+  enforceMetadef(ex.identity, 'get_metadef_tag')
+  ex.json(200, formatTag(await existing(ctx, ns.id, ex.params[1])))
+}
+
+async function update (ex: Exchange, ctx: AppContext): Promise<void> {
+  checkBody(ex.body, TAG_SCHEMA, READ_ONLY)
+  const ns = await visibleNamespace(ctx, ex, ex.params[0], 'other')
+  enforceMetadef(ex.identity, 'modify_metadef_tag')
+  const before = await existing(ctx, ns.id, ex.params[1])
+  const row = await renameTag(ctx.sql, before.id, ns.namespace, String(ex.body.name))
+  if (row === undefined) throw Errors.metadefTagNotFound(ex.params[1])
+  // Glance answers with the tag it saved, timestamps as it loaded them
+  ex.json(200, formatTag({ ...before, name: row.name }))
+}
+
+async function remove (ex: Exchange, ctx: AppContext): Promise<void> {
+  const ns = await visibleNamespace(ctx, ex, ex.params[0], 'other')
+  enforceMetadef(ex.identity, 'delete_metadef_tag')
+  const row = await existing(ctx, ns.id, ex.params[1])
+  if (ns.protected === true) throw Errors.metadefTagProtected(row.name)
+  if (!await deleteTag(ctx.sql, row.id)) throw Errors.metadefTagNotFound(row.name)
+  ex.empty(204)
+}
+
+async function removeAll (ex: Exchange, ctx: AppContext): Promise<void> {
+  const ns = await visibleNamespace(ctx, ex, ex.params[0], 'other')
+  enforceMetadef(ex.identity, 'delete_metadef_namespace')
+  enforceMetadef(ex.identity, 'delete_metadef_tags')
+  if (ns.protected === true) throw Errors.metadefNamespaceProtected(ns.namespace)
+  await deleteNamespaceContent(ctx.sql, ns.id, 'tags')
+  ex.empty(204)
+}
+
+export const metadefTagRoutes: Routes<AppContext> = {
+  '/v2/metadefs/namespaces/:namespace/tags': {
+    GET: { handle: list },
+    POST: { body: 'json', handle: createMany },
+    DELETE: { handle: removeAll }
+  },
+  '/v2/metadefs/namespaces/:namespace/tags/:tag': {
+    GET: { handle: show },
+    POST: { handle: createOne },
+    PUT: { body: 'json', handle: update },
+    DELETE: { handle: remove }
+  }
+}

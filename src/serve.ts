@@ -1,0 +1,95 @@
+// Runs the API server until SIGTERM/SIGINT: what `glint serve` and `node dist/src/main.js` start.
+import { availableParallelism } from 'node:os'
+
+import { ConfigError, loadConfig } from './config/load.js'
+import { createLogger } from './log.js'
+import { connectionUse, openRegistry } from './registry/connect.js'
+import { createStores } from './stores/stores.js'
+import { createHashers } from './stores/hashers.js'
+import { authLayer } from './pipeline/auth.js'
+import { keystoneClient, type KeystoneClient } from './keystone/client.js'
+import { startServer } from './http/app.js'
+import { stalledWrites } from './http/stalled-writes.js'
+import { routes } from './http/routes/index.js'
+import type { AppContext } from './context.js'
+import { watchRegistry } from './metrics/registry.js'
+import { startMetricsServer, type MetricsServer } from './metrics/server.js'
+
+export async function serve (configFile: string | undefined): Promise<void> {
+  const log = createLogger()
+  let config
+  try {
+    config = loadConfig(configFile)
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`glint: ${err.message}\n`)
+      process.exit(2)
+    }
+    throw err
+  }
+  if (config.ignored.length > 0) log.warn({ options: config.ignored }, 'options Glint does not use were ignored')
+  for (const notice of config.notices) log.warn(notice)
+
+  const registry = await openRegistry({ url: config.databaseUrl, poolSize: config.dbPoolSize, dataDir: config.dataDir, queryTimeoutSec: config.dbQueryTimeoutSec })
+  log.info({ mode: registry.mode, applied: registry.applied }, 'registry ready')
+  const stores = createStores(config.stores, config.defaultStore)
+  const hashers = createHashers(config.workers > 0 ? config.workers : availableParallelism())
+
+  const keystone: KeystoneClient | undefined = config.keystone === undefined
+    ? undefined
+    : keystoneClient({ ...config.keystone, timeoutMs: config.keystone.timeoutSec * 1000 })
+  const ctx: AppContext = {
+    config,
+    sql: registry.sql,
+    stores,
+    hashers,
+    stalledWrites: stalledWrites(config.clientSocketTimeoutSec),
+    log,
+    keystone,
+    authenticate: authLayer({
+      mode: config.authMode,
+      defaultProjectId: config.defaultProjectId,
+      defaultUserId: config.defaultUserId,
+      keystone: config.keystone === undefined
+        ? undefined
+        : {
+            client: keystone!,
+            wwwAuthenticateUri: config.keystone.wwwAuthenticateUri,
+            cacheTimeSec: config.keystone.cacheTimeSec,
+            cacheSize: config.keystone.cacheSize,
+            includeServiceCatalog: config.keystone.includeServiceCatalog,
+            log
+          }
+    })
+  }
+  const server = await startServer(ctx, routes)
+  log.info({ host: config.bindHost, port: server.port, stores: stores.ids(), auth: config.authMode }, 'listening')
+  let metrics: MetricsServer | undefined
+  if (config.metrics !== undefined) {
+    watchRegistry(registry.mode === 'postgres' ? config.dbPoolSize : 1,
+      async () => registry.mode === 'postgres' ? await connectionUse(registry.sql) : [])
+    metrics = await startMetricsServer(config.metrics.host, config.metrics.port)
+    log.info({ host: config.metrics.host, port: metrics.port }, 'metrics at /metrics')
+  }
+  log.flush()
+
+  // A bug in one request's promise chain must not take every other request down with it.
+  process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled rejection'))
+
+  let stopping = false
+  const stop = async (signal: string): Promise<void> => {
+    if (stopping) return
+    stopping = true
+    log.info({ signal }, 'stopping: draining requests in flight')
+    await server.drain(config.shutdownTimeoutSec * 1000)
+    await metrics?.close()
+    await stores.close()
+    await hashers.close()
+    await registry.close()
+    log.info('stopped')
+    log.flush()
+    setTimeout(() => process.exit(0), 50)
+  }
+  process.once('SIGTERM', () => { void stop('SIGTERM') })
+  process.once('SIGINT', () => { void stop('SIGINT') })
+}
