@@ -34,7 +34,7 @@ t.test('paste flavors: keystone without [keystone_authtoken] and unknown ones re
     ['keystone+bogus', /is not one of Glance's/], ['bogus', /is not one of Glance's/]] as const) {
     await t.rejects(startGlint({ config: `[paste_deploy]\nflavor = ${flavor}\n` }), message, flavor)
   }
-  const caching = await startGlint({ config: '[paste_deploy]\nflavor = caching\n' })
+  const caching = await startGlint({ config: '[DEFAULT]\nimage_cache_dir = {dataDir}/cache\n[paste_deploy]\nflavor = caching\n' })
   t.teardown(() => caching.stop())
   t.equal((await caching.request('POST', '/v2/images', { json: { name: 'x', visibility: 'public' } })).status, 201,
     'Glance\'s unauthenticated caching flavor is noauth')
