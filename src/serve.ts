@@ -1,5 +1,6 @@
 // Runs the API server until SIGTERM/SIGINT: what `glint serve` and `node dist/src/main.js` start.
-import { availableParallelism } from 'node:os'
+import { availableParallelism, hostname } from 'node:os'
+import { randomBytes } from 'node:crypto'
 
 import { ConfigError, loadConfig } from './config/load.js'
 import { createLogger } from './log.js'
@@ -14,6 +15,7 @@ import { startServer } from './http/app.js'
 import { stalledWrites } from './http/stalled-writes.js'
 import { routes } from './http/routes/index.js'
 import type { AppContext } from './context.js'
+import { startSweeper, type Gateway } from './recovery/sweep.js'
 import { watchRegistry } from './metrics/registry.js'
 import { startMetricsServer, type MetricsServer } from './metrics/server.js'
 
@@ -40,8 +42,10 @@ export async function serve (configFile: string | undefined): Promise<void> {
   const keystone: KeystoneClient | undefined = config.keystone === undefined
     ? undefined
     : keystoneClient({ ...config.keystone, timeoutMs: config.keystone.timeoutSec * 1000 })
+  const gateway: Gateway = { id: `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`, leaseSeconds: config.uploadLeaseSec }
   const ctx: AppContext = {
     config,
+    gateway,
     sql: registry.sql,
     stores,
     hashers,
@@ -66,6 +70,7 @@ export async function serve (configFile: string | undefined): Promise<void> {
           }
     })
   }
+  const sweeper = startSweeper({ sql: registry.sql, stores, log, gateway })
   const server = await startServer(ctx, routes)
   log.info({ host: config.bindHost, port: server.port, stores: stores.ids(), auth: config.authMode }, 'listening')
   let metrics: MetricsServer | undefined
@@ -86,6 +91,7 @@ export async function serve (configFile: string | undefined): Promise<void> {
     stopping = true
     log.info({ signal }, 'stopping: draining requests in flight')
     await server.drain(config.shutdownTimeoutSec * 1000)
+    sweeper.stop()
     await metrics?.close()
     await ctx.imageCache?.close()
     await stores.close()

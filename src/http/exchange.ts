@@ -37,6 +37,7 @@ export class Exchange {
   private readonly uwsCloses: boolean
   private abortHandlers: Array<() => void> = []
   onFinished?: (ex: Exchange) => void
+  onLinger?: (work: Promise<unknown>) => void
 
   constructor (readonly res: HttpResponse, req: HttpRequest) {
     this.method = req.getCaseSensitiveMethod().toUpperCase()
@@ -100,6 +101,8 @@ export class Exchange {
     for (let i = 0; i < chunks.length; i++) fn(chunks[i], last && i === chunks.length - 1)
     if (last && chunks.length === 0) fn(new ArrayBuffer(0), true)
   }
+  /** Work that may outlive the response (undoing an aborted upload): shutdown waits for it. */
+  linger (work: Promise<unknown>): void { this.onLinger?.(work) }
 
   get hasBody (): boolean {
     const length = this.headers['content-length']

@@ -63,7 +63,8 @@ export interface Clients {
 /** A Keystone user the clients log in as (password method, domain Default). */
 export interface KeystoneLogin { authUrl: string, username: string, password: string, projectName: string }
 
-export function clients (url: string, opts: { concurrency?: number, cwd?: string, keystone?: KeystoneLogin } = {}): Clients {
+/** `timeoutMs`: how long one client command may run before it is killed (default 120 s). */
+export function clients (url: string, opts: { concurrency?: number, cwd?: string, timeoutMs?: number, keystone?: KeystoneLogin } = {}): Clients {
   const home = mkdtempSync(join(tmpdir(), 'glint-clients-home-'))
   const env: Record<string, string> = {}
   for (const [key, value] of Object.entries(process.env)) {
@@ -80,7 +81,7 @@ export function clients (url: string, opts: { concurrency?: number, cwd?: string
     let both = ''
     child.stdout.on('data', (d: Buffer) => { out.push(d); both += d.toString() })
     child.stderr.on('data', (d: Buffer) => { err.push(d); both += d.toString() })
-    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000)
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 120_000)
     child.on('error', (e) => { clearTimeout(timer); reject(e) })
     child.on('close', (code) => {
       clearTimeout(timer)
