@@ -10,6 +10,8 @@ import type { Hashers } from './stores/hashers.js'
 import type { Downloads } from './stores/fanout.js'
 import type { ImageCache } from './stores/image-cache.js'
 import type { StalledWrites } from './http/stalled-writes.js'
+import type { Policy } from './pipeline/policy/enforcer.js'
+import type { PropertyRules } from './pipeline/property-protection.js'
 import type { Gateway } from './recovery/sweep.js'
 
 export interface AppContext {
@@ -28,4 +30,8 @@ export interface AppContext {
   /** Keystone, when [paste_deploy] flavor = keystone (tokens, unified limits) */
   keystone?: KeystoneClient
   authenticate: Authenticate
+  /** [oslo_policy]: enforce(identity, action, target) for every API action */
+  policy: Policy
+  /** property_protection_file's rules; undefined when none is configured */
+  propertyRules?: PropertyRules
 }
