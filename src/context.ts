@@ -3,12 +3,16 @@
 import type { Logger } from 'pino'
 import type { Sql } from 'postgres'
 import type { Config } from './config/load.js'
-import type { Identity } from './identity.js'
+import type { Authenticate } from './pipeline/auth.js'
+import type { KeystoneClient } from './keystone/client.js'
 import type { StoreSet } from './stores/stores.js'
 import type { Hashers } from './stores/hashers.js'
 import type { Downloads } from './stores/fanout.js'
 import type { ImageCache } from './stores/image-cache.js'
 import type { StalledWrites } from './http/stalled-writes.js'
+import type { Policy } from './pipeline/policy/enforcer.js'
+import type { PropertyRules } from './pipeline/property-protection.js'
+import type { Gateway } from './recovery/sweep.js'
 
 export interface AppContext {
   config: Config
@@ -21,5 +25,13 @@ export interface AppContext {
   imageCache?: ImageCache
   stalledWrites: StalledWrites
   log: Logger
-  authenticate: (headers: Record<string, string>) => Identity
+  /** this process among the gateways sharing the registry (upload leases) */
+  gateway: Gateway
+  /** Keystone, when [paste_deploy] flavor = keystone (tokens, unified limits) */
+  keystone?: KeystoneClient
+  authenticate: Authenticate
+  /** [oslo_policy]: enforce(identity, action, target) for every API action */
+  policy: Policy
+  /** property_protection_file's rules; undefined when none is configured */
+  propertyRules?: PropertyRules
 }

@@ -6,6 +6,8 @@ export class GlintError extends Error {
   readonly code: string
   readonly status: number
   headers?: Record<string, string>
+  /** A body that is always sent as it is, whatever the Accept header (keystonemiddleware's 401). */
+  fixedBody?: { type: string, text: string }
   constructor (code: string, status: number, message: string, headers?: Record<string, string>) {
     super(message)
     this.name = 'GlintError'
@@ -52,6 +54,12 @@ export const Errors = {
     { 'Accept-Patch': 'application/openstack-images-v2.0-json-patch, application/openstack-images-v2.1-json-patch' }),
   // WebOb's HTTPUnauthorized text: Glance's ContextMiddleware raises it without one of its own
   unauthorized: define('GLINT_UNAUTHORIZED', 401, () => 'This server could not verify that you are authorized to access the document you requested. Either you supplied the wrong credentials (e.g., bad password), or your browser does not understand how to supply the credentials required.'),
+  registryUnavailable: define('GLINT_REGISTRY_UNAVAILABLE', 503, () => 'The image registry is not available. Please try again later.'),
+  // keystonemiddleware's auth_token answers for Glance, in JSON whatever the client accepts
+  keystoneUnauthorized: (uri: string) => Object.assign(
+    new GlintError('GLINT_UNAUTHORIZED', 401, 'The request you have made requires authentication.', { 'WWW-Authenticate': `Keystone uri="${uri}"` }),
+    { fixedBody: { type: 'application/json; charset=UTF-8', text: '{"error": {"code": 401, "title": "Unauthorized", "message": "The request you have made requires authentication."}}' } }),
+  keystoneUnavailable: define('GLINT_KEYSTONE_UNAVAILABLE', 503, () => 'The Keystone service is temporarily unavailable.'),
   registryTimeout: define('GLINT_REGISTRY_TIMEOUT', 503, () => 'The image registry did not answer in time. Please try again later.'),
   internal: define('GLINT_INTERNAL', 500, () => 'The server has either erred or is incapable of performing the requested operation.'),
 
@@ -62,6 +70,10 @@ export const Errors = {
   imageInUse: define('GLINT_IMAGE_IN_USE', 409, (id) => `Image ${id} could not be deleted because it is in use: The image cannot be deleted because it is in use through the backend store outside of Glance.`),
   notOwner: define('GLINT_NOT_OWNER', 403, () => 'You do not own this image'),
   forbidden: define('GLINT_FORBIDDEN', 403, (what) => `You are not authorized to complete ${what} action.`),
+  // ImageAPIPolicy turns a refusal on an image the caller may not even see into a bare 404
+  imageHidden: define('GLINT_IMAGE_NOT_FOUND', 404, () => 'The resource could not be found.'),
+  // add_image refused by policy for another project's image (Glance's wording has no full stop here)
+  ownerPolicyForbidden: define('GLINT_OWNER_FORBIDDEN', 403, (owner) => `You are not permitted to create images owned by '${owner}'`),
   ownerForbidden: define('GLINT_OWNER_FORBIDDEN', 403, (owner) => `You are not permitted to create images owned by '${owner}'.`),
   readOnly: define('GLINT_READ_ONLY', 403, (attr) => `Attribute '${attr}' is read-only.`),
   reserved: define('GLINT_RESERVED', 403, (attr) => `Attribute '${attr}' is reserved.`),
@@ -134,10 +146,10 @@ export const Errors = {
   // image cache (glance/api/v2/cached_images.py)
   cacheNotActive: define('GLINT_CACHE_NOT_ACTIVE', 400, () => 'Only images with status active can be targeted for queueing'),
   badCacheClearTarget: define('GLINT_CACHE_CLEAR_TARGET', 400, () => "If provided 'x-image-cache-clear-target' must be 'cache', 'queue' or empty string."),
-  storesInfoDetailForbidden: define('GLINT_STORES_DETAIL_FORBIDDEN', 403, () => 'You are not authorized to complete stores_info_detail action.'),
 
   // metadata definitions (glance/api/v2/metadef_*.py and glance/common/exception.py word them)
   metadefSchemaInvalid: define('GLINT_METADEF_SCHEMA_INVALID', 400, (schema, detail) => `Provided object does not match schema '${schema}': ${detail}`),
+  metadefBadDefinition: define('GLINT_METADEF_BAD_DEFINITION', 400, (name, why) => `Invalid property definition ${name}: ${why}`),
   metadefBadVisibility: define('GLINT_METADEF_BAD_VISIBILITY', 400, (value) => `Invalid visibility value: ${value}`),
   metadefBadSortKey: define('GLINT_METADEF_BAD_SORT_KEY', 400, (key) => `Invalid sort key: ${key}`),
   metadefNamespaceNotFound: define('GLINT_METADEF_NAMESPACE_NOT_FOUND', 404, (ns) => `Metadata definition namespace=${ns} was not found.`),

@@ -2,12 +2,12 @@
 // Unknown options become warnings; a malformed line or value stops the start with an error
 // that names the file, the line and the option.
 
-import { readFileSync } from 'node:fs'
-import { resolve } from 'node:path'
+import { existsSync, readFileSync } from 'node:fs'
+import { dirname, isAbsolute, resolve } from 'node:path'
 import ini from 'ini'
 import {
-  DATABASE_OPTIONS, DEFAULT_OPTIONS, FILE_STORE_OPTIONS, GLANCE_STORE_OPTIONS, IMAGE_FORMAT_OPTIONS, PASTE_OPTIONS,
-  RBD_STORE_OPTIONS, type OptionSpec
+  DATABASE_OPTIONS, DEFAULT_OPTIONS, FILE_STORE_OPTIONS, GLANCE_STORE_OPTIONS, IMAGE_FORMAT_OPTIONS, KEYSTONE_AUTHTOKEN_OPTIONS,
+  PASTE_OPTIONS, POLICY_OPTIONS, RBD_STORE_OPTIONS, type OptionSpec
 } from './options.js'
 
 export interface FileStoreConfig { dir: string, chunkSize: number, thin: boolean, directIo: boolean }
@@ -22,6 +22,25 @@ export interface StoreConfig {
   weight: number
   file?: FileStoreConfig
   rbd?: RbdStoreConfig
+}
+
+export interface KeystoneConfig {
+  /** The identity API root (ending in /v3) Glint validates tokens and reads limits at. */
+  authUrl: string
+  wwwAuthenticateUri: string
+  username: string
+  password: string
+  userDomainName?: string
+  userDomainId?: string
+  projectName?: string
+  projectId?: string
+  projectDomainName?: string
+  projectDomainId?: string
+  regionName?: string
+  cacheTimeSec: number
+  cacheSize: number
+  includeServiceCatalog: boolean
+  timeoutSec: number
 }
 
 export interface Config {
@@ -39,7 +58,9 @@ export interface Config {
   /** seconds any registry statement may run on PostgreSQL */
   dbQueryTimeoutSec: number
   dataDir: string
-  authMode: 'noauth' | 'trusted'
+  authMode: 'noauth' | 'trusted' | 'keystone'
+  /** [keystone_authtoken], when flavor is keystone */
+  keystone?: KeystoneConfig
   defaultProjectId: string
   defaultUserId: string
   quotas: { properties: number, tags: number, members: number }
@@ -50,6 +71,12 @@ export interface Config {
   shutdownTimeoutSec: number
   /** how long a client may take nothing from a response before it is closed (0: forever) */
   clientSocketTimeoutSec: number
+  /** [oslo_policy]: the policy file (undefined: Glance's defaults only) and oslo.policy's switches */
+  policy: { file?: string, enforceNewDefaults: boolean, enforceScope: boolean, defaultRule: string }
+  /** property_protection_file and its rule format; undefined file: no protections */
+  propertyProtection: { file?: string, format: 'roles' | 'policies' }
+  /** seconds an upload's lease lasts unless renewed (src/recovery/sweep.ts) */
+  uploadLeaseSec: number
   /** window memory of shared downloads (fanout.ts): per read of an image, and in total, in bytes */
   fanout: { windowBytes: number, totalBytes: number }
   /** the image cache (flavor ...+caching or +cachemanagement with image_cache_dir); undefined: off */
@@ -60,6 +87,8 @@ export interface Config {
   metrics?: { host: string, port: number }
   /** Options found in the file that Glint does not use: reported once at start. */
   ignored: string[]
+  /** Options read but deliberately without effect, each with why: reported once at start. */
+  notices: string[]
 }
 
 export class ConfigError extends Error {
@@ -89,6 +118,7 @@ export function loadConfig (configFile: string | undefined, env: NodeJS.ProcessE
   const glanceStore = reader.section(sectionOf(parsed, 'glance_store'), 'glance_store', GLANCE_STORE_OPTIONS, ignored)
   const database = reader.section(sectionOf(parsed, 'database'), 'database', DATABASE_OPTIONS, ignored)
   const paste = reader.section(sectionOf(parsed, 'paste_deploy'), 'paste_deploy', PASTE_OPTIONS, ignored)
+  const osloPolicy = reader.section(sectionOf(parsed, 'oslo_policy'), 'oslo_policy', POLICY_OPTIONS, ignored)
   const imageFormat = reader.section(sectionOf(parsed, 'image_format'), 'image_format', IMAGE_FORMAT_OPTIONS, ignored)
 
   // An empty variable (`DATABASE_URL= npm start`) means unset, as in a shell's own tests.
@@ -100,12 +130,17 @@ export function loadConfig (configFile: string | undefined, env: NodeJS.ProcessE
     throw new ConfigError(`${where}: [glance_store] default_backend = ${defaultStore} is not one of enabled_backends (${stores.map((s) => s.id).join(', ')})`)
   }
 
-  const knownSections = new Set(['DEFAULT', 'glance_store', 'database', 'paste_deploy', 'image_format', ...stores.map((s) => s.id)])
+  const authMode = authModeOf(paste.flavor as string | undefined, `${where}: line ${reader.lineOf('paste_deploy', 'flavor')}`)
+  const notices: string[] = []
+  const keystone = authMode === 'keystone'
+    ? readKeystone(reader.section(sectionOf(parsed, 'keystone_authtoken'), 'keystone_authtoken', KEYSTONE_AUTHTOKEN_OPTIONS, ignored), where, notices)
+    : undefined
+
+  const knownSections = new Set(['DEFAULT', 'glance_store', 'database', 'paste_deploy', 'image_format', 'oslo_policy', ...(keystone !== undefined ? ['keystone_authtoken'] : []), ...stores.map((s) => s.id)])
   for (const name of Object.keys(parsed)) {
     if (isSection(parsed[name]) && !knownSections.has(name)) ignored.push(`[${name}]`)
   }
 
-  const flavor = paste.flavor as string | undefined
   const connection = database.connection as string | undefined
   const envDatabaseUrl = fromEnv('DATABASE_URL')
   const databaseUrl = envDatabaseUrl ?? connection
@@ -133,7 +168,8 @@ export function loadConfig (configFile: string | undefined, env: NodeJS.ProcessE
     dbPoolSize: database.max_pool_size as number,
     dbQueryTimeoutSec: database.query_timeout as number,
     dataDir,
-    authMode: authModeOf(flavor, `${where}: line ${reader.lineOf('paste_deploy', 'flavor')}`),
+    authMode,
+    keystone,
     defaultProjectId: defaults.default_project_id as string,
     defaultUserId: defaults.default_user_id as string,
     quotas: {
@@ -147,8 +183,11 @@ export function loadConfig (configFile: string | undefined, env: NodeJS.ProcessE
     maxBodySize: defaults.max_request_body_size as number,
     shutdownTimeoutSec: defaults.shutdown_timeout as number,
     clientSocketTimeoutSec: defaults.client_socket_timeout as number,
+    policy: readPolicyOptions(osloPolicy, defaults, configFile, reader, where),
+    propertyProtection: readPropertyProtection(defaults, configFile, reader, where),
+    uploadLeaseSec: defaults.upload_lease_timeout as number,
     fanout: { windowBytes: (defaults.fanout_window_mb as number) * 1024 * 1024, totalBytes: (defaults.fanout_memory_mb as number) * 1024 * 1024 },
-    imageCache: imageCacheOf(flavor, defaults, `${where}: line ${reader.lineOf('paste_deploy', 'flavor')}`),
+    imageCache: imageCacheOf(paste.flavor as string | undefined, defaults, `${where}: line ${reader.lineOf('paste_deploy', 'flavor')}`),
     imageFormat: {
       requireMatch: imageFormat.require_image_format_match as boolean,
       vmdkAllowedTypes: imageFormat.vmdk_allowed_types as string[]
@@ -156,25 +195,101 @@ export function loadConfig (configFile: string | undefined, env: NodeJS.ProcessE
     metrics: defaults.metrics_port === undefined
       ? undefined
       : { host: (defaults.metrics_host as string | undefined) ?? defaults.bind_host as string, port: defaults.metrics_port as number },
-    ignored
+    ignored,
+    notices
+  }
+}
+
+/** keystonemiddleware takes auth_url with or without the version; Glint speaks v3 only. */
+function identityApiRoot (authUrl: string): string {
+  const base = authUrl.replace(/\/+$/, '')
+  if (/\/v3$/.test(base)) return base
+  return `${base.replace(/\/v2\.0$/, '')}/v3`
+}
+
+function readKeystone (k: Section, where: string, notices: string[]): KeystoneConfig {
+  const str = (key: string): string | undefined => {
+    const v = k[key] as string | undefined
+    return v === undefined || v === '' ? undefined : v
+  }
+  const missing = ['auth_url', 'username', 'password'].filter((key) => str(key) === undefined)
+  if (missing.length > 0) throw new ConfigError(`${where}: [paste_deploy] flavor = keystone needs [keystone_authtoken] ${missing.join(', ')}`)
+  const authType = String(k.auth_type)
+  if (authType !== 'password' && authType !== 'v3password') {
+    throw new ConfigError(`${where}: [keystone_authtoken] auth_type = ${authType}: Glint authenticates its service user with auth_type = password only`)
+  }
+  if (str('auth_section') !== undefined) throw new ConfigError(`${where}: [keystone_authtoken] auth_section: put the service user's options in [keystone_authtoken] itself`)
+  if ((k.memcached_servers as string[] | undefined)?.length) notices.push('[keystone_authtoken] memcached_servers: ignored, Glint caches token validations in its own memory')
+  if (k.delay_auth_decision === true) notices.push('[keystone_authtoken] delay_auth_decision: ignored, requests without a valid token are refused')
+  const authUrl = str('auth_url')!
+  return {
+    authUrl: identityApiRoot(authUrl),
+    wwwAuthenticateUri: str('www_authenticate_uri') ?? str('auth_uri') ?? authUrl.replace(/\/+$/, ''),
+    username: str('username')!,
+    password: str('password')!,
+    userDomainName: str('user_domain_name'),
+    userDomainId: str('user_domain_id'),
+    projectName: str('project_name'),
+    projectId: str('project_id'),
+    projectDomainName: str('project_domain_name'),
+    projectDomainId: str('project_domain_id'),
+    regionName: str('region_name'),
+    // keystonemiddleware: -1 disables its cache; Glint keeps an expiring token refused either way
+    cacheTimeSec: Math.max(k.token_cache_time as number, 0),
+    cacheSize: k.token_cache_size as number,
+    includeServiceCatalog: k.include_service_catalog as boolean,
+    timeoutSec: (k.http_connect_timeout as number | undefined) ?? 10
   }
 }
 
 /**
- * Glance's paste flavors: trusted-auth[+cache...] reads the identity headers, the
- * unauthenticated ones (none, caching, cachemanagement) make every caller an admin. A
- * keystone flavor, or one Glance does not ship, refuses to start rather than fall back to
- * letting everyone in as admin.
+ * Glance's paste flavors: keystone[+caching|+cachemanagement] validates tokens,
+ * trusted-auth[+...] reads the identity headers, the unauthenticated ones (none, caching,
+ * cachemanagement) make every caller an admin. One Glance does not ship refuses to start
+ * rather than fall back to letting everyone in as admin.
  */
-function authModeOf (flavor: string | undefined, where: string): 'noauth' | 'trusted' {
-  const base = (flavor ?? '').split('+')[0]
-  if (base === 'trusted-auth') return 'trusted'
-  if (base === '' || base === 'caching' || base === 'cachemanagement') return 'noauth'
-  if (base === 'keystone') {
-    throw new ConfigError(`${where}: [paste_deploy] flavor = ${flavor}: Glint does not validate Keystone tokens itself; ` +
-      'run keystonemiddleware (or a proxy that validates tokens and sets X-Identity-Status, X-Roles and X-Project-Id) in front of it and set flavor = trusted-auth')
+function authModeOf (flavor: string | undefined, where: string): 'noauth' | 'trusted' | 'keystone' {
+  const [base, ...rest] = (flavor ?? '').split('+')
+  if (rest.every((r) => r === 'caching' || r === 'cachemanagement')) {
+    if (base === 'trusted-auth') return 'trusted'
+    if (base === 'keystone') return 'keystone'
+    if (base === '' || base === 'caching' || base === 'cachemanagement') return 'noauth'
   }
   throw new ConfigError(`${where}: [paste_deploy] flavor = ${flavor} is not one of Glance's: trusted-auth, keystone, caching, cachemanagement (with +caching or +cachemanagement)`)
+}
+
+/** A file named relative to the config file's directory, as oslo.config finds it. */
+function besideConfig (file: string, configFile: string | undefined): string {
+  return isAbsolute(file) ? file : resolve(configFile === undefined ? '.' : dirname(configFile), file)
+}
+
+function readPolicyOptions (section: Section, defaults: Section, configFile: string | undefined, reader: OptionReader, where: string): Config['policy'] {
+  const enforceNewDefaults = section.enforce_new_defaults as boolean
+  if (defaults.enforce_secure_rbac !== enforceNewDefaults) {
+    throw new ConfigError(`${where}: [DEFAULT] enforce_secure_rbac does not match [oslo_policy] enforce_new_defaults. ` +
+      'Please set both to True to enable secure RBAC personas. Otherwise, make sure both are False.')
+  }
+  const named = section.policy_file as string
+  let file: string | undefined = besideConfig(named, configFile)
+  if (!existsSync(file)) {
+    // oslo.policy runs on its defaults when the default policy.yaml is absent; a file the
+    // operator named must exist.
+    if (reader.lineOf('oslo_policy', 'policy_file') > 0) throw new ConfigError(`${where}: line ${reader.lineOf('oslo_policy', 'policy_file')}: [oslo_policy] policy_file ${file} does not exist`)
+    file = undefined
+  }
+  return { file, enforceNewDefaults, enforceScope: section.enforce_scope as boolean, defaultRule: section.policy_default_rule as string }
+}
+
+function readPropertyProtection (defaults: Section, configFile: string | undefined, reader: OptionReader, where: string): Config['propertyProtection'] {
+  const format = defaults.property_protection_rule_format as string
+  if (format !== 'roles' && format !== 'policies') {
+    throw new ConfigError(`${where}: line ${reader.lineOf('DEFAULT', 'property_protection_rule_format')}: property_protection_rule_format must be roles or policies, got ${format}`)
+  }
+  const named = defaults.property_protection_file as string | undefined
+  if (named === undefined || named === '') return { format }
+  const file = besideConfig(named, configFile)
+  if (!existsSync(file)) throw new ConfigError(`${where}: line ${reader.lineOf('DEFAULT', 'property_protection_file')}: property_protection_file ${file} does not exist`)
+  return { file, format }
 }
 
 /** Glance caches images when its paste pipeline has the cache middleware (+caching, +cachemanagement). */

@@ -5,7 +5,7 @@
 import uWS, { type us_listen_socket } from './uws.js'
 import { Errors, GlintError } from '../errors.js'
 import { Exchange } from './exchange.js'
-import { createRouter, normalizeVersion, type Routes } from './router.js'
+import { createRouter, normalizeVersion, type Handler, type Routes } from './router.js'
 import { parseJson, readSmallBody } from './body.js'
 import { versionsDocument } from './routes/versions.js'
 import type { AppContext } from '../context.js'
@@ -23,6 +23,8 @@ export interface Server {
 export function startServer (ctx: AppContext, routes: Routes<AppContext>): Promise<Server> {
   const match = createRouter(routes)
   const inFlight = new Set<Exchange>()
+  /** Work that outlives its response and must end before the process does (see Exchange.linger). */
+  const lingering = new Set<Promise<void>>()
   let idle: (() => void) | undefined
 
   const logRequest = (ex: Exchange): void => {
@@ -43,6 +45,10 @@ export function startServer (ctx: AppContext, routes: Routes<AppContext>): Promi
   app.any('/*', (res, req) => {
     const ex = new Exchange(res, req)
     ex.onFinished = logRequest
+    ex.onLinger = (work) => {
+      const tracked: Promise<void> = work.then(() => {}, () => {}).finally(() => lingering.delete(tracked))
+      lingering.add(tracked)
+    }
     inFlight.add(ex)
     try {
       dispatch(ex)
@@ -65,7 +71,30 @@ export function startServer (ctx: AppContext, routes: Routes<AppContext>): Promi
     ex.path = path
     ex.route = found.pattern
     ex.params = found.params
-    if (handler.anonymous !== true) ex.identity = ctx.authenticate(ex.headers)
+    if (handler.anonymous === true) { run(ex, handler); return }
+    const identity = ctx.authenticate(ex.headers)
+    if (!(identity instanceof Promise)) {
+      ex.identity = identity
+      run(ex, handler)
+      return
+    }
+    // A token Keystone has to validate first: keep the body until the handler can take it.
+    if ((handler.body ?? 'none') !== 'none') ex.holdBody()
+    identity.then((id) => {
+      if (ex.aborted) return
+      ex.identity = id
+      try {
+        run(ex, handler)
+      } catch (err) {
+        settle(ex, err)
+      }
+    }, (err) => {
+      ex.dropHeldBody()
+      settle(ex, err)
+    })
+  }
+
+  function run (ex: Exchange, handler: Handler<AppContext>): void {
     const mode = handler.body ?? 'none'
     if (mode === 'none' && BODYLESS.has(ex.method) && ex.hasBody) throw Errors.bodyNotExpected()
     if (mode === 'json') {
@@ -106,9 +135,13 @@ export function startServer (ctx: AppContext, routes: Routes<AppContext>): Promi
               idle = () => { clearTimeout(timer); done() }
             })
           }
+          // Closing runs each exchange's abort handlers, which start their cleanup (an upload
+          // removes its partial data); the stores must still be open while it runs.
           for (const ex of inFlight) if (!ex.aborted) ex.res.close()
-          // close() exists in the v20.30 binary but not in its typings
-          ;(app as unknown as { close: () => void }).close()
+          app.close()
+          if (lingering.size > 0) {
+            await Promise.race([Promise.all(lingering), new Promise((done) => setTimeout(done, timeoutMs).unref())])
+          }
         }
       })
     })

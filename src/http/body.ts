@@ -13,7 +13,7 @@ export function readSmallBody (ex: Exchange, limit: number): Promise<Buffer> {
     const parts: Buffer[] = []
     let total = 0
     ex.onAbort(() => reject(Object.assign(new Error('client aborted'), { code: 'GLINT_ABORTED' })))
-    ex.res.onData((chunk, isLast) => {
+    ex.onData((chunk, isLast) => {
       total += chunk.byteLength
       if (total > limit) { reject(Errors.bodyTooLarge(limit)); return }
       // The ArrayBuffer is detached when this callback returns: copy it now.
