@@ -131,6 +131,9 @@ export const Errors = {
   storeFailed: define('GLINT_STORE_FAILED', 500, (store, why) => `Store ${store} failed: ${why}`),
   importInvalid: define('GLINT_IMPORT_INVALID', 400, (why) => String(why)),
   importConflict: define('GLINT_IMPORT_CONFLICT', 409, (why) => String(why)),
+  // image cache (glance/api/v2/cached_images.py)
+  cacheNotActive: define('GLINT_CACHE_NOT_ACTIVE', 400, () => 'Only images with status active can be targeted for queueing'),
+  badCacheClearTarget: define('GLINT_CACHE_CLEAR_TARGET', 400, () => "If provided 'x-image-cache-clear-target' must be 'cache', 'queue' or empty string."),
   storesInfoDetailForbidden: define('GLINT_STORES_DETAIL_FORBIDDEN', 403, () => 'You are not authorized to complete stores_info_detail action.'),
 
   // metadata definitions (glance/api/v2/metadef_*.py and glance/common/exception.py word them)

@@ -6,6 +6,8 @@ import { createLogger } from './log.js'
 import { connectionUse, openRegistry } from './registry/connect.js'
 import { createStores } from './stores/stores.js'
 import { createHashers } from './stores/hashers.js'
+import { fanOut } from './stores/fanout.js'
+import { openImageCache } from './stores/image-cache.js'
 import { authLayer } from './pipeline/auth.js'
 import { startServer } from './http/app.js'
 import { stalledWrites } from './http/stalled-writes.js'
@@ -38,6 +40,8 @@ export async function serve (configFile: string | undefined): Promise<void> {
     sql: registry.sql,
     stores,
     hashers,
+    downloads: fanOut(config.fanout, log),
+    imageCache: config.imageCache === undefined ? undefined : openImageCache(config.imageCache, { sql: registry.sql, stores, log }),
     stalledWrites: stalledWrites(config.clientSocketTimeoutSec),
     log,
     authenticate: authLayer({ mode: config.authMode, defaultProjectId: config.defaultProjectId, defaultUserId: config.defaultUserId })
@@ -63,6 +67,7 @@ export async function serve (configFile: string | undefined): Promise<void> {
     log.info({ signal }, 'stopping: draining requests in flight')
     await server.drain(config.shutdownTimeoutSec * 1000)
     await metrics?.close()
+    await ctx.imageCache?.close()
     await stores.close()
     await hashers.close()
     await registry.close()

@@ -326,3 +326,22 @@ for (const database of ['postgres', 'embedded'] as const) {
     })
   })
 }
+
+t.test('NUL characters are refused with 400 or not found, never reach PostgreSQL', async (t) => {
+  const glint = await startGlint({ database: 'postgres' })
+  t.teardown(() => glint.stop())
+  let reply = await glint.request('POST', NS, { json: { namespace: 'T::Nul\u0000' } })
+  t.equal(reply.status, 400)
+  t.equal(message(reply), "Namespace can't contain the NUL character.")
+  reply = await glint.request('POST', NS, { json: { namespace: 'T::Nul', objects: [{ name: 'o', properties: { 'p\u0000': { title: 'P', type: 'string' } } }] } })
+  t.equal(reply.status, 400)
+  t.equal(message(reply), "Property names can't contain the NUL character.")
+  t.equal((await glint.request('GET', `${NS}/T::Nul`)).status, 404, 'nothing was stored')
+  t.equal((await glint.request('POST', NS, { json: { namespace: 'T::Nul' } })).status, 201)
+  for (const path of [`${NS}/T%00`, `${NS}/T::Nul/objects/o%00`, `${NS}/T::Nul/properties/p%00`, `${NS}/T::Nul/tags/t%00`, `${NS}?marker=x%00`]) {
+    t.equal((await glint.request('GET', path)).status, 404, path)
+  }
+  t.equal((await glint.request('POST', `${NS}/T::Nul/tags/t%00`)).status, 400)
+  t.same((await glint.request('GET', `${NS}?resource_types=x%00`)).json.namespaces, [])
+  t.equal((await glint.request('GET', `${NS}/T::Nul/properties/p?resource_type=x%00`)).status, 404)
+})

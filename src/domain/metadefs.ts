@@ -3,6 +3,7 @@
 // checks every metadefs deserializer makes before its controller runs.
 
 import { Errors } from '../errors.js'
+import { hasNul } from './storable.js'
 import { isoTime } from './image.js'
 import { firstViolation } from './json-schema.js'
 import { normalizeProperties, normalizeProperty } from './metadef-property.js'
@@ -117,6 +118,21 @@ export function checkBody (body: unknown, schema: Json, readOnly: string[]): ass
   }
   const why = firstViolation(body, schema)
   if (why !== undefined) throw Errors.metadefSchemaInvalid(String(schema.name), why)
+  assertNoNul(body, 'Property names')
+}
+
+/** PostgreSQL text cannot hold NUL: refuse it anywhere in a body (400), not at the database (500). */
+function assertNoNul (value: unknown, key: string): void {
+  if (typeof value === 'string') {
+    if (hasNul(value)) throw Errors.nulCharacter(key.charAt(0).toUpperCase() + key.slice(1))
+  } else if (Array.isArray(value)) {
+    for (const item of value) assertNoNul(item, key)
+  } else if (typeof value === 'object' && value !== null) {
+    for (const [k, v] of Object.entries(value)) {
+      if (hasNul(k)) throw Errors.nulCharacter('Property names')
+      assertNoNul(v, k)
+    }
+  }
 }
 
 /** Python's urlencode of query parameters (quote_plus), as Glance builds its paging links. */

@@ -8,7 +8,7 @@ import { Errors } from '../../errors.js'
 import type { Exchange } from '../exchange.js'
 import type { Routes } from '../router.js'
 import { baseUrl } from './versions.js'
-import { visibleNamespace } from './metadefs-lookup.js'
+import { unstorable, visibleNamespace } from './metadefs-lookup.js'
 import { enforceMetadef } from '../../pipeline/metadef-policy.js'
 import { NAMESPACE_SCHEMA } from '../../domain/metadef-schemas.js'
 import { normalizeProperties, normalizeProperty } from '../../domain/metadef-property.js'
@@ -84,14 +84,14 @@ async function list (ex: Exchange, ctx: AppContext): Promise<void> {
   const markerName = ex.query.get('marker')
   let marker: NamespaceRecord | undefined
   if (markerName !== null && markerName !== '') {
-    marker = await findNamespace(ctx.sql, markerName)
+    marker = unstorable(markerName) ? undefined : await findNamespace(ctx.sql, markerName)
     if (marker === undefined) throw Errors.metadefNamespaceNotFound(markerName)
     if (!namespaceVisible(marker, ex.identity)) throw Errors.metadefMarkerHidden(markerName)
   }
   const resourceTypes = ex.query.get('resource_types')
   let rows = await listNamespaces(ctx.sql, ex.identity, {
     visibility,
-    resourceTypes: resourceTypes !== null ? resourceTypes.split(',') : undefined,
+    resourceTypes: resourceTypes !== null ? resourceTypes.split(',').filter((name) => !unstorable(name)) : undefined,
     sortKey,
     sortDir
   })

@@ -5,7 +5,7 @@ import type { AppContext } from '../../context.js'
 import { Errors } from '../../errors.js'
 import type { Exchange } from '../exchange.js'
 import type { Routes } from '../router.js'
-import { visibleNamespace } from './metadefs-lookup.js'
+import { unstorable, visibleNamespace } from './metadefs-lookup.js'
 import { checkListQuery } from './metadefs-query.js'
 import { enforceMetadef } from '../../pipeline/metadef-policy.js'
 import { OBJECT_PROPERTY_SCHEMA, OBJECT_SCHEMA } from '../../domain/metadef-schemas.js'
@@ -40,7 +40,7 @@ function savedView (row: ObjectRecord, body: Record<string, any>, namespace: str
 }
 
 async function existing (ctx: AppContext, namespaceId: number, name: string): Promise<ObjectRecord> {
-  const row = await findObject(ctx.sql, namespaceId, name)
+  const row = unstorable(name) ? undefined : await findObject(ctx.sql, namespaceId, name)
   if (row === undefined) throw Errors.metadefObjectNotFound(name)
   return row
 }
