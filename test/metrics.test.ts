@@ -33,7 +33,7 @@ async function scrape (port: number): Promise<Samples> {
 const value = (s: Samples, key: string): number => s.get(key) ?? 0
 
 t.test('metrics are off unless metrics_port is set', async (t) => {
-  const glint = await startGlint()
+  const glint = await startGlint({ database: 'postgres' })
   t.teardown(() => glint.stop())
   t.notMatch(glint.output(), 'metrics at /metrics', 'no metrics listener')
   const reply = await glint.request('GET', '/metrics')
