@@ -9,6 +9,7 @@ import type { Hashers } from './stores/hashers.js'
 import type { Downloads } from './stores/fanout.js'
 import type { ImageCache } from './stores/image-cache.js'
 import type { StalledWrites } from './http/stalled-writes.js'
+import type { Gateway } from './recovery/sweep.js'
 
 export interface AppContext {
   config: Config
@@ -21,5 +22,7 @@ export interface AppContext {
   imageCache?: ImageCache
   stalledWrites: StalledWrites
   log: Logger
+  /** this process among the gateways sharing the registry (upload leases) */
+  gateway: Gateway
   authenticate: (headers: Record<string, string>) => Identity
 }

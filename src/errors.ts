@@ -138,6 +138,7 @@ export const Errors = {
 
   // metadata definitions (glance/api/v2/metadef_*.py and glance/common/exception.py word them)
   metadefSchemaInvalid: define('GLINT_METADEF_SCHEMA_INVALID', 400, (schema, detail) => `Provided object does not match schema '${schema}': ${detail}`),
+  metadefBadDefinition: define('GLINT_METADEF_BAD_DEFINITION', 400, (name, why) => `Invalid property definition ${name}: ${why}`),
   metadefBadVisibility: define('GLINT_METADEF_BAD_VISIBILITY', 400, (value) => `Invalid visibility value: ${value}`),
   metadefBadSortKey: define('GLINT_METADEF_BAD_SORT_KEY', 400, (key) => `Invalid sort key: ${key}`),
   metadefNamespaceNotFound: define('GLINT_METADEF_NAMESPACE_NOT_FOUND', 404, (ns) => `Metadata definition namespace=${ns} was not found.`),

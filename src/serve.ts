@@ -1,5 +1,6 @@
 // Runs the API server until SIGTERM/SIGINT: what `glint serve` and `node dist/src/main.js` start.
-import { availableParallelism } from 'node:os'
+import { availableParallelism, hostname } from 'node:os'
+import { randomBytes } from 'node:crypto'
 
 import { ConfigError, loadConfig } from './config/load.js'
 import { createLogger } from './log.js'
@@ -13,6 +14,7 @@ import { startServer } from './http/app.js'
 import { stalledWrites } from './http/stalled-writes.js'
 import { routes } from './http/routes/index.js'
 import type { AppContext } from './context.js'
+import { startSweeper, type Gateway } from './recovery/sweep.js'
 import { watchRegistry } from './metrics/registry.js'
 import { startMetricsServer, type MetricsServer } from './metrics/server.js'
 
@@ -35,8 +37,10 @@ export async function serve (configFile: string | undefined): Promise<void> {
   const stores = createStores(config.stores, config.defaultStore)
   const hashers = createHashers(config.workers > 0 ? config.workers : availableParallelism())
 
+  const gateway: Gateway = { id: `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`, leaseSeconds: config.uploadLeaseSec }
   const ctx: AppContext = {
     config,
+    gateway,
     sql: registry.sql,
     stores,
     hashers,
@@ -46,6 +50,7 @@ export async function serve (configFile: string | undefined): Promise<void> {
     log,
     authenticate: authLayer({ mode: config.authMode, defaultProjectId: config.defaultProjectId, defaultUserId: config.defaultUserId })
   }
+  const sweeper = startSweeper({ sql: registry.sql, stores, log, gateway })
   const server = await startServer(ctx, routes)
   log.info({ host: config.bindHost, port: server.port, stores: stores.ids(), auth: config.authMode }, 'listening')
   let metrics: MetricsServer | undefined
@@ -66,6 +71,7 @@ export async function serve (configFile: string | undefined): Promise<void> {
     stopping = true
     log.info({ signal }, 'stopping: draining requests in flight')
     await server.drain(config.shutdownTimeoutSec * 1000)
+    sweeper.stop()
     await metrics?.close()
     await ctx.imageCache?.close()
     await stores.close()

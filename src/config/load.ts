@@ -50,6 +50,8 @@ export interface Config {
   shutdownTimeoutSec: number
   /** how long a client may take nothing from a response before it is closed (0: forever) */
   clientSocketTimeoutSec: number
+  /** seconds an upload's lease lasts unless renewed (src/recovery/sweep.ts) */
+  uploadLeaseSec: number
   /** window memory of shared downloads (fanout.ts): per read of an image, and in total, in bytes */
   fanout: { windowBytes: number, totalBytes: number }
   /** the image cache (flavor ...+caching or +cachemanagement with image_cache_dir); undefined: off */
@@ -147,6 +149,7 @@ export function loadConfig (configFile: string | undefined, env: NodeJS.ProcessE
     maxBodySize: defaults.max_request_body_size as number,
     shutdownTimeoutSec: defaults.shutdown_timeout as number,
     clientSocketTimeoutSec: defaults.client_socket_timeout as number,
+    uploadLeaseSec: defaults.upload_lease_timeout as number,
     fanout: { windowBytes: (defaults.fanout_window_mb as number) * 1024 * 1024, totalBytes: (defaults.fanout_memory_mb as number) * 1024 * 1024 },
     imageCache: imageCacheOf(flavor, defaults, `${where}: line ${reader.lineOf('paste_deploy', 'flavor')}`),
     imageFormat: {

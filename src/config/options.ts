@@ -34,6 +34,8 @@ export const DEFAULT_OPTIONS: Record<string, OptionSpec> = {
   default_user_id: { type: 'string', default: 'admin' },
   shutdown_timeout: { type: 'int', default: 30, min: 0 },
   client_socket_timeout: { type: 'int', default: 900, min: 0 },
+  // Glint's own: how long an upload's claim on its image lasts unless its gateway renews it
+  upload_lease_timeout: { type: 'int', default: 30, min: 1 },
   // Glint's own: the window of recent chunks concurrent downloads of one image share
   // (src/stores/fanout.ts), per read of an image and for all images together, in MiB
   fanout_window_mb: { type: 'int', default: 32, min: 1 },

@@ -6,7 +6,7 @@ import { Errors } from '../errors.js'
 import { hasNul } from './storable.js'
 import { isoTime } from './image.js'
 import { firstViolation } from './json-schema.js'
-import { normalizeProperties, normalizeProperty } from './metadef-property.js'
+import { definitionProblem, normalizeProperties, normalizeProperty } from './metadef-property.js'
 import type { NamespaceRecord } from '../registry/metadefs-namespaces.js'
 import type { ObjectRecord } from '../registry/metadefs-objects.js'
 import type { PropertyRecord } from '../registry/metadefs-properties.js'
@@ -134,6 +134,34 @@ function assertNoNul (value: unknown, key: string): void {
     }
   }
 }
+
+/** 400 for a property definition Glance's model cannot hold (Glance fails those with a 500). */
+export function checkDefinitions (properties: unknown, owner = ''): void {
+  if (typeof properties !== 'object' || properties === null) return
+  for (const [name, definition] of Object.entries(properties)) {
+    const why = definitionProblem(definition)
+    if (why !== undefined) throw Errors.metadefBadDefinition(owner === '' ? name : `${owner}.${name}`, why)
+  }
+}
+
+/**
+ * Whether `row` comes after `marker` in the order (keys..., all in `dir`) PostgreSQL sorts them,
+ * nulls last ascending: how oslo.db's paginate_query pages from a marker.
+ */
+export function comesAfter (row: object, marker: object, keys: string[], dir: 'asc' | 'desc'): boolean {
+  for (const key of keys) {
+    const x = (row as Record<string, unknown>)[key]
+    const y = (marker as Record<string, unknown>)[key]
+    const xv = x instanceof Date ? x.getTime() : x as any
+    const yv = y instanceof Date ? y.getTime() : y as any
+    const c = xv === yv ? 0 : xv === null ? 1 : yv === null ? -1 : xv < yv ? -1 : 1
+    if (c !== 0) return dir === 'asc' ? c > 0 : c < 0
+  }
+  return false
+}
+
+/** The sort keys Glance pages by: the one asked for, then created_at and id. */
+export const pagingKeys = (sortKey: string): string[] => [sortKey, 'created_at', 'id'].filter((k, i, all) => all.indexOf(k) === i)
 
 /** Python's urlencode of query parameters (quote_plus), as Glance builds its paging links. */
 export function pyUrlencode (params: Array<[string, string]>): string {

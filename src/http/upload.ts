@@ -36,10 +36,12 @@ export function receiveUpload (ex: Exchange, ctx: AppContext): void {
   const fail = (err: unknown): void => {
     if (failed) return
     failed = true
+    // No sink yet: the dispatch is still running (it aborts itself when it sees `failed`)
+    // or it threw, and then every layer has already undone its own part.
+    const undone = sink?.abort(err) ?? Promise.resolve()
+    ex.linger(undone)
     void (async () => {
-      // No sink yet: the dispatch is still running (it aborts itself when it sees `failed`)
-      // or it threw, and then every layer has already undone its own part.
-      await sink?.abort(err)
+      await undone
       if (ex.aborted) return
       // uWS reads and drops the rest of the body, which keeps the connection usable and
       // lets the client read our answer (closing with unread input would reset it).
@@ -88,7 +90,8 @@ export function receiveUpload (ex: Exchange, ctx: AppContext): void {
   })
   ex.res.pause()
 
-  void (async () => {
+  // Lingers: a shutdown while the layers prepare must let them undo what they did.
+  ex.linger((async () => {
     const image = await visibleImage(ctx, ex, ex.params[0])
     upload = { ctx, identity: ex.identity, image, storeId: ex.headers['x-image-meta-store'], declaredSize, received: 0, limit: Infinity }
     const opened = await dispatchUpload(upload)
@@ -99,5 +102,5 @@ export function receiveUpload (ex: Exchange, ctx: AppContext): void {
     for (const chunk of early.splice(0)) sink.write(chunk)
     if (ended) { await finish(); return }
     if (!failed) resumeSocket()
-  })().catch(fail)
+  })().catch(fail))
 }

@@ -31,6 +31,8 @@ async function perform (task: StoreTask): Promise<unknown> {
     case 'upload': return await upload(task)
     case 'download': return await download(task)
     case 'delete': return await backend.remove(task.imageId, task.url)
+    case 'purge': return await backend.purge(task.imageId)
+    case 'list': return await backend.list()
     case 'cache': return await copyToFile(task)
     case 'stat': {
       const reader = await backend.openReader(task.imageId, task.url)

@@ -7,5 +7,6 @@ import { copyCommand } from './copy.js'
 import { downloadCommand } from './download.js'
 import { adoptCommand } from './adopt.js'
 import { metadefsCommand } from './metadefs.js'
+import { orphansCommand } from './orphans.js'
 
-export const SUBCOMMANDS: Array<(program: Command) => void> = [serveCommand, uploadCommand, copyCommand, downloadCommand, adoptCommand, metadefsCommand]
+export const SUBCOMMANDS: Array<(program: Command) => void> = [serveCommand, uploadCommand, copyCommand, downloadCommand, adoptCommand, metadefsCommand, orphansCommand]

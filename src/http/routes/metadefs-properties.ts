@@ -9,7 +9,7 @@ import { unstorable, visibleNamespace } from './metadefs-lookup.js'
 import { enforceMetadef } from '../../pipeline/metadef-policy.js'
 import { PROPERTY_SCHEMA } from '../../domain/metadef-schemas.js'
 import { normalizeProperty } from '../../domain/metadef-property.js'
-import { checkBody, formatProperties, formatProperty } from '../../domain/metadefs.js'
+import { checkBody, checkDefinitions, formatProperties, formatProperty } from '../../domain/metadefs.js'
 import { deleteNamespaceContent } from '../../registry/metadefs-namespaces.js'
 import { deleteProperty, findProperty, insertProperty, listProperties, updateProperty, type PropertyRecord } from '../../registry/metadefs-properties.js'
 import { listAssociations, resourceTypeExists } from '../../registry/metadefs-resource-types.js'
@@ -35,6 +35,7 @@ async function list (ex: Exchange, ctx: AppContext): Promise<void> {
 
 async function create (ex: Exchange, ctx: AppContext): Promise<void> {
   checkBody(ex.body, PROPERTY_SCHEMA, READ_ONLY)
+  checkDefinitions({ [String(ex.body.name)]: ex.body })
   const ns = await visibleNamespace(ctx, ex, ex.params[0], 'other')
   enforceMetadef(ex.identity, 'add_metadef_property')
   const row = await insertProperty(ctx.sql, ns.id, ns.namespace, String(ex.body.name), definitionOf(ex.body), new Date())
@@ -61,6 +62,7 @@ async function show (ex: Exchange, ctx: AppContext): Promise<void> {
 
 async function update (ex: Exchange, ctx: AppContext): Promise<void> {
   checkBody(ex.body, PROPERTY_SCHEMA, READ_ONLY)
+  checkDefinitions({ [String(ex.body.name)]: ex.body })
   const ns = await visibleNamespace(ctx, ex, ex.params[0], 'other')
   enforceMetadef(ex.identity, 'modify_metadef_property')
   const before = await existing(ctx, ns.id, ex.params[1])
