@@ -2,12 +2,12 @@
 // Unknown options become warnings; a malformed line or value stops the start with an error
 // that names the file, the line and the option.
 
-import { readFileSync } from 'node:fs'
-import { resolve } from 'node:path'
+import { existsSync, readFileSync } from 'node:fs'
+import { dirname, isAbsolute, resolve } from 'node:path'
 import ini from 'ini'
 import {
   DATABASE_OPTIONS, DEFAULT_OPTIONS, FILE_STORE_OPTIONS, GLANCE_STORE_OPTIONS, IMAGE_FORMAT_OPTIONS, PASTE_OPTIONS,
-  RBD_STORE_OPTIONS, type OptionSpec
+  POLICY_OPTIONS, RBD_STORE_OPTIONS, type OptionSpec
 } from './options.js'
 
 export interface FileStoreConfig { dir: string, chunkSize: number, thin: boolean, directIo: boolean }
@@ -50,6 +50,10 @@ export interface Config {
   shutdownTimeoutSec: number
   /** how long a client may take nothing from a response before it is closed (0: forever) */
   clientSocketTimeoutSec: number
+  /** [oslo_policy]: the policy file (undefined: Glance's defaults only) and oslo.policy's switches */
+  policy: { file?: string, enforceNewDefaults: boolean, enforceScope: boolean, defaultRule: string }
+  /** property_protection_file and its rule format; undefined file: no protections */
+  propertyProtection: { file?: string, format: 'roles' | 'policies' }
   /** seconds an upload's lease lasts unless renewed (src/recovery/sweep.ts) */
   uploadLeaseSec: number
   /** window memory of shared downloads (fanout.ts): per read of an image, and in total, in bytes */
@@ -91,6 +95,7 @@ export function loadConfig (configFile: string | undefined, env: NodeJS.ProcessE
   const glanceStore = reader.section(sectionOf(parsed, 'glance_store'), 'glance_store', GLANCE_STORE_OPTIONS, ignored)
   const database = reader.section(sectionOf(parsed, 'database'), 'database', DATABASE_OPTIONS, ignored)
   const paste = reader.section(sectionOf(parsed, 'paste_deploy'), 'paste_deploy', PASTE_OPTIONS, ignored)
+  const osloPolicy = reader.section(sectionOf(parsed, 'oslo_policy'), 'oslo_policy', POLICY_OPTIONS, ignored)
   const imageFormat = reader.section(sectionOf(parsed, 'image_format'), 'image_format', IMAGE_FORMAT_OPTIONS, ignored)
 
   // An empty variable (`DATABASE_URL= npm start`) means unset, as in a shell's own tests.
@@ -102,7 +107,7 @@ export function loadConfig (configFile: string | undefined, env: NodeJS.ProcessE
     throw new ConfigError(`${where}: [glance_store] default_backend = ${defaultStore} is not one of enabled_backends (${stores.map((s) => s.id).join(', ')})`)
   }
 
-  const knownSections = new Set(['DEFAULT', 'glance_store', 'database', 'paste_deploy', 'image_format', ...stores.map((s) => s.id)])
+  const knownSections = new Set(['DEFAULT', 'glance_store', 'database', 'paste_deploy', 'image_format', 'oslo_policy', ...stores.map((s) => s.id)])
   for (const name of Object.keys(parsed)) {
     if (isSection(parsed[name]) && !knownSections.has(name)) ignored.push(`[${name}]`)
   }
@@ -149,6 +154,8 @@ export function loadConfig (configFile: string | undefined, env: NodeJS.ProcessE
     maxBodySize: defaults.max_request_body_size as number,
     shutdownTimeoutSec: defaults.shutdown_timeout as number,
     clientSocketTimeoutSec: defaults.client_socket_timeout as number,
+    policy: readPolicyOptions(osloPolicy, defaults, configFile, reader, where),
+    propertyProtection: readPropertyProtection(defaults, configFile, reader, where),
     uploadLeaseSec: defaults.upload_lease_timeout as number,
     fanout: { windowBytes: (defaults.fanout_window_mb as number) * 1024 * 1024, totalBytes: (defaults.fanout_memory_mb as number) * 1024 * 1024 },
     imageCache: imageCacheOf(flavor, defaults, `${where}: line ${reader.lineOf('paste_deploy', 'flavor')}`),
@@ -178,6 +185,40 @@ function authModeOf (flavor: string | undefined, where: string): 'noauth' | 'tru
       'run keystonemiddleware (or a proxy that validates tokens and sets X-Identity-Status, X-Roles and X-Project-Id) in front of it and set flavor = trusted-auth')
   }
   throw new ConfigError(`${where}: [paste_deploy] flavor = ${flavor} is not one of Glance's: trusted-auth, keystone, caching, cachemanagement (with +caching or +cachemanagement)`)
+}
+
+/** A file named relative to the config file's directory, as oslo.config finds it. */
+function besideConfig (file: string, configFile: string | undefined): string {
+  return isAbsolute(file) ? file : resolve(configFile === undefined ? '.' : dirname(configFile), file)
+}
+
+function readPolicyOptions (section: Section, defaults: Section, configFile: string | undefined, reader: OptionReader, where: string): Config['policy'] {
+  const enforceNewDefaults = section.enforce_new_defaults as boolean
+  if (defaults.enforce_secure_rbac !== enforceNewDefaults) {
+    throw new ConfigError(`${where}: [DEFAULT] enforce_secure_rbac does not match [oslo_policy] enforce_new_defaults. ` +
+      'Please set both to True to enable secure RBAC personas. Otherwise, make sure both are False.')
+  }
+  const named = section.policy_file as string
+  let file: string | undefined = besideConfig(named, configFile)
+  if (!existsSync(file)) {
+    // oslo.policy runs on its defaults when the default policy.yaml is absent; a file the
+    // operator named must exist.
+    if (reader.lineOf('oslo_policy', 'policy_file') > 0) throw new ConfigError(`${where}: line ${reader.lineOf('oslo_policy', 'policy_file')}: [oslo_policy] policy_file ${file} does not exist`)
+    file = undefined
+  }
+  return { file, enforceNewDefaults, enforceScope: section.enforce_scope as boolean, defaultRule: section.policy_default_rule as string }
+}
+
+function readPropertyProtection (defaults: Section, configFile: string | undefined, reader: OptionReader, where: string): Config['propertyProtection'] {
+  const format = defaults.property_protection_rule_format as string
+  if (format !== 'roles' && format !== 'policies') {
+    throw new ConfigError(`${where}: line ${reader.lineOf('DEFAULT', 'property_protection_rule_format')}: property_protection_rule_format must be roles or policies, got ${format}`)
+  }
+  const named = defaults.property_protection_file as string | undefined
+  if (named === undefined || named === '') return { format }
+  const file = besideConfig(named, configFile)
+  if (!existsSync(file)) throw new ConfigError(`${where}: line ${reader.lineOf('DEFAULT', 'property_protection_file')}: property_protection_file ${file} does not exist`)
+  return { file, format }
 }
 
 /** Glance caches images when its paste pipeline has the cache middleware (+caching, +cachemanagement). */

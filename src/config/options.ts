@@ -50,7 +50,11 @@ export const DEFAULT_OPTIONS: Record<string, OptionSpec> = {
   debug: { type: 'bool', default: false },
   verbose: { type: 'bool' },
   log_file: { type: 'string' },
-  log_dir: { type: 'string' }
+  log_dir: { type: 'string' },
+  // Glance 25.1 refuses to start unless this equals [oslo_policy] enforce_new_defaults
+  enforce_secure_rbac: { type: 'bool', default: false },
+  property_protection_file: { type: 'string' },
+  property_protection_rule_format: { type: 'string', default: 'roles' }
 }
 
 export const GLANCE_STORE_OPTIONS: Record<string, OptionSpec> = {
@@ -100,4 +104,11 @@ export const IMAGE_FORMAT_OPTIONS: Record<string, OptionSpec> = {
 
 export const PASTE_OPTIONS: Record<string, OptionSpec> = {
   flavor: { type: 'string' }
+}
+
+export const POLICY_OPTIONS: Record<string, OptionSpec> = {
+  policy_file: { type: 'string', default: 'policy.yaml' },
+  enforce_new_defaults: { type: 'bool', default: false },
+  enforce_scope: { type: 'bool', default: false },
+  policy_default_rule: { type: 'string', default: 'default' }
 }
