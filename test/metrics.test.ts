@@ -3,7 +3,7 @@
 // request counters and histograms move as they should.
 
 import t from 'tap'
-import { request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http'
+import { get as httpGet, request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http'
 import { createImage, startGlint, type Glint } from './helpers/glint.js'
 import { eventually, generate, readAll, upload } from './helpers/data.js'
 import { freePort } from '../bench/util/paths.js'
@@ -24,10 +24,16 @@ function parseMetrics (text: string): Samples {
   return out
 }
 
+/** One scrape on a connection of its own (a kept-alive one may be closed by the server just as it is reused). */
 async function scrape (port: number): Promise<Samples> {
-  const res = await fetch(`http://127.0.0.1:${port}/metrics`)
-  if (res.status !== 200) throw new Error(`scrape answered ${res.status}`)
-  return parseMetrics(await res.text())
+  return await new Promise((resolve, reject) => {
+    httpGet({ host: '127.0.0.1', port, path: '/metrics', agent: false }, (res) => {
+      readAll(res).then((body) => {
+        if (res.statusCode !== 200) reject(new Error(`scrape answered ${res.statusCode}`))
+        else resolve(parseMetrics(body.toString()))
+      }, reject)
+    }).on('error', reject)
+  })
 }
 
 const value = (s: Samples, key: string): number => s.get(key) ?? 0
