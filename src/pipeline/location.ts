@@ -31,11 +31,16 @@ export const uploadLocation: UploadLayer = (next) => async (u) => {
   // The lease says which gateway writes the image, so a recovery can tell a dead upload.
   if (!await startUpload(u.ctx.sql, u.image.id, u.ctx.gateway.id, store.id, u.ctx.gateway.leaseSeconds)) throw Errors.uploadConflict('saving')
   u.store = store
+  // Renewed while this upload runs; once it ends (even without reaching the registry) the
+  // lease is left to run out, and an image still saving then is recovered by a sweep.
+  const leases = u.ctx.gateway.uploads
+  leases.add(u.image.id)
   let inner
   try {
     inner = await next(u)
   } catch (err) {
     await backToQueued(u)
+    leases.delete(u.image.id)
     throw err
   }
   let activated = false
@@ -46,6 +51,7 @@ export const uploadLocation: UploadLayer = (next) => async (u) => {
     ...inner,
     async finish () {
       await inner.finish()
+      leases.delete(u.image.id)
       // The client left while the data was made durable: abort() removes it, nothing is activated.
       if (aborted) throw Errors.uploadConflict('queued')
       const r = u.result!
@@ -61,6 +67,7 @@ export const uploadLocation: UploadLayer = (next) => async (u) => {
       if (!activated) throw Errors.imageGone(u.image.id)
     },
     async abort (err) {
+      leases.delete(u.image.id)
       aborted = true
       // Activated meanwhile: the upload is complete, its data stays.
       if (await activating?.catch(() => false) === true) return
