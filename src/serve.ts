@@ -26,6 +26,7 @@ export async function serve (configFile: string | undefined): Promise<void> {
     }
     throw err
   }
+  if (config.debug && process.env.GLINT_LOG_LEVEL === undefined) log.level = 'debug'
   if (config.ignored.length > 0) log.warn({ options: config.ignored }, 'options Glint does not use were ignored')
 
   const registry = await openRegistry({ url: config.databaseUrl, poolSize: config.dbPoolSize, dataDir: config.dataDir, queryTimeoutSec: config.dbQueryTimeoutSec })

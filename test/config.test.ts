@@ -33,7 +33,7 @@ t.test('environment: an empty variable is unset, a malformed one stops the start
   t.equal((await glint.request('POST', '/v2/images', { json: { name: 'x' } })).status, 201)
 
   await t.rejects(startGlint({ env: { DATABASE_URL: 'mysql://glance@db/glance' } }),
-    /DATABASE_URL must be a postgresql:\/\/ URL, got mysql:\/\/\.\.\./)
+    /DATABASE_URL is a MySQL database \(mysql:\/\/\.\.\.\): Glint needs PostgreSQL/)
   await t.rejects(startGlint({ config: '[database]\nconnection = sqlite:///glance.db\n' }),
     /line 2: \[database\] connection must be a postgresql:\/\/ URL, got sqlite:\/\/\.\.\./)
   await t.rejects(startGlint({ env: { GLINT_PORT: 'http' } }), /GLINT_PORT must be a port number, got http/)
