@@ -6,14 +6,14 @@
 import { readdirSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { runCommand } from './util/process.js'
-import type { Cluster } from './targets/clusters.js'
+import { cephArgs, type Cluster } from './targets/clusters.js'
 
 export interface Leftover { store: string, name: string, server: string, removed: boolean }
 
 const RBD_TIMEOUT_MS = 120_000
 
 async function rbd (cluster: Cluster, ...args: string[]): Promise<{ ok: boolean, out: string }> {
-  const r = await runCommand('rbd', ['-c', cluster.conf, '--id', 'admin', '--no-progress', ...args], { timeoutMs: RBD_TIMEOUT_MS, cleanup: true })
+  const r = await runCommand('rbd', [...cephArgs(cluster), '--no-progress', ...args], { timeoutMs: RBD_TIMEOUT_MS, cleanup: true })
   return { ok: r.code === 0, out: r.stdout }
 }
 
@@ -40,9 +40,9 @@ export async function collectLeftovers (images: Map<string, string>, fileDir: st
     found.push({ store: 'fast', name, server: images.get(id)!, removed: true })
   }
   for (const cluster of clusters.filter((c) => c.up)) {
-    const list = await rbd(cluster, 'ls', 'images')
+    const list = await rbd(cluster, 'ls', cluster.pool)
     for (const name of list.out.split('\n').filter((n) => images.has(n))) {
-      found.push({ store: cluster.storeId, name, server: images.get(name)!, removed: await removeRbdImage(cluster, `images/${name}`) })
+      found.push({ store: cluster.storeId, name, server: images.get(name)!, removed: await removeRbdImage(cluster, `${cluster.pool}/${name}`) })
     }
   }
   return found

@@ -2,7 +2,7 @@
 // every measured subject (Glint, Glance, a baseline) carries the server's CPU seconds and peak
 // RSS per run. A subject that could not be measured carries the reason instead.
 
-import { TreeMonitor, waitForIdle, processTree } from './util/proc-stats.js'
+import { TreeMonitor, waitForIdle, processTree, cpuSeconds } from './util/proc-stats.js'
 import { stopping } from './util/process.js'
 
 export type Role = 'glint' | 'glance' | 'baseline'
@@ -70,7 +70,13 @@ export interface Watch {
   pid?: number
   /** other processes that must be quiet before a run (e.g. the Ceph OSD the run talks to) */
   quietPids?: () => number[]
+  /** the OSDs a run writes to or reads from: their CPU seconds per GiB moved go in the details */
+  osdPids?: () => number[]
+  /** bytes one run moves: turns CPU seconds into CPU seconds per GiB */
+  bytes?: number
 }
+
+const GiB = 1024 ** 3
 
 export interface IdlePolicy { timeoutMs: number }
 
@@ -110,6 +116,8 @@ export class SubjectRecorder {
       if (!quiet) note = [note, `Ceph OSD busy before a run (waited ${QUIET_TIMEOUT_MS / 1000} s)`].filter(Boolean).join('; ')
     }
     const monitor = pid !== undefined ? new TreeMonitor(pid) : undefined
+    const osds = this.watch.osdPids?.() ?? []
+    const osdCpuBefore = cpuSeconds(osds)
     let sample: Sample
     try {
       const outcome = await fn()
@@ -118,6 +126,13 @@ export class SubjectRecorder {
       sample = { error: err instanceof Error ? err.message : String(err) }
     }
     const usage = monitor?.stop() ?? sample.outcome?.usage
+    const gib = (this.watch.bytes ?? 0) / GiB
+    if (sample.outcome !== undefined && gib > 0) {
+      const extra: Record<string, number> = { ...sample.outcome.extra }
+      if (usage !== undefined) extra.cpu_s_per_gib = usage.cpuSeconds / gib
+      if (osds.length > 0) extra.osd_cpu_s_per_gib = (cpuSeconds(osds) - osdCpuBefore) / gib
+      sample.outcome = { ...sample.outcome, extra }
+    }
     if (stopping.signal.aborted) return undefined // killed by the interruption: not a result
     this.samples.push({ ...sample, ...usage, note: [note, sample.note].filter(Boolean).join('; ') || undefined })
     return sample.outcome
@@ -136,8 +151,9 @@ export class SubjectRecorder {
     if (this.samples.length === 0) return { ...subject, notMeasured: stopping.signal.aborted ? 'interrupted' : 'no run happened' }
     if (ok.length === 0) return { ...subject, notMeasured: failed[0].error }
     subject.value = figure(ok.map((s) => s.outcome!.value))
-    for (const key of Object.keys(ok[0].outcome!.extra ?? {})) {
-      subject.extra[key] = figure(ok.map((s) => s.outcome!.extra?.[key] ?? NaN))
+    for (const key of new Set(ok.flatMap((s) => Object.keys(s.outcome!.extra ?? {})))) {
+      const values = ok.map((s) => s.outcome!.extra?.[key]).filter((v): v is number => v !== undefined && Number.isFinite(v))
+      if (values.length > 0) subject.extra[key] = figure(values)
     }
     const cpu = ok.map((s) => s.cpuSeconds).filter((v): v is number => v !== undefined)
     const rss = ok.map((s) => s.peakRssMiB).filter((v): v is number => v !== undefined)

@@ -3,6 +3,7 @@
 import { parseArgs } from 'node:util'
 import { resolve } from 'node:path'
 import { REPO_ROOT } from './util/paths.js'
+import { parseClusterSpec, type ClusterSpec } from './targets/clusters.js'
 
 export const SCENARIO_NAMES = ['listing', 'transfer', 'parallel-uploads', 'boot-storm'] as const
 export type ScenarioName = typeof SCENARIO_NAMES[number]
@@ -24,6 +25,10 @@ export interface Options {
   wrkSeconds: number
   /** longest wait for a server to go idle before a run */
   idleTimeoutSec: number
+  /** clusters named with --ceph (none: the two test clusters) */
+  ceph: ClusterSpec[]
+  /** only these stores (ids), or all */
+  stores?: string[]
   outDir: string
   workDir: string
   /** the command line, for the report */
@@ -73,6 +78,14 @@ Options:
   --storm-clients LIST concurrent downloads (default 32,256)
   --images N           images in the listing (default 1000)
   --wrk-seconds N      length of each wrk run (default 10)
+  --ceph NAME=CONF[,pool=P][,user=U][,keyring=FILE][,chunk=MIB]
+                       measure this Ceph cluster as store NAME (repeatable) instead of the two
+                       test clusters of test/ceph/clusters.sh: any ceph.conf, pool (default
+                       images), cephx user (default admin), keyring (default: the conf's) and
+                       rbd_store_chunk_size (default 8). The OSDs' CPU is read when they run on
+                       this machine.
+  --stores LIST        only these stores, e.g. --stores ceph_a,ceph_b (default: the file store
+                       "fast" and every Ceph store)
   --out DIR            results directory (default bench/results)
   --render FILE.json   measure nothing: redraw the chart and tables of a results file
   --work-dir DIR       scratch space for test files and server state (default /tmp/glint-bench/run-PID);
@@ -106,6 +119,8 @@ export function parseOptions (argv: string[]): Options | undefined {
       images: { type: 'string' },
       'wrk-seconds': { type: 'string' },
       out: { type: 'string' },
+      ceph: { type: 'string', multiple: true },
+      stores: { type: 'string' },
       'work-dir': { type: 'string' },
       render: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false }
@@ -134,6 +149,8 @@ export function parseOptions (argv: string[]): Options | undefined {
     createImages: profile.createImages,
     wrkSeconds: values['wrk-seconds'] !== undefined ? positive(values['wrk-seconds'], 'wrk-seconds') : profile.wrkSeconds,
     idleTimeoutSec: profile.idleTimeoutSec,
+    ceph: (values.ceph ?? []).map(parseClusterSpec),
+    stores: values.stores?.split(',').map((s) => s.trim()).filter(Boolean),
     outDir: resolve(values.out ?? resolve(REPO_ROOT, 'bench', 'results')),
     workDir: resolve(values['work-dir'] ?? `/tmp/glint-bench/run-${process.pid}`),
     render: values.render !== undefined ? resolve(values.render) : undefined,

@@ -104,7 +104,7 @@ async function main (): Promise<number> {
   warnAboutDisk(opts)
   try {
     const machine = await describeMachine()
-    const clusters = await probeClusters()
+    const clusters = await probeClusters(opts.ceph)
     for (const c of clusters) log(`Ceph cluster ${c.name}: ${c.up ? 'up' : c.reason}`)
     const fileDir = join(opts.workDir, 'images')
     mkdirSync(join(opts.workDir, 'data'), { recursive: true })
@@ -113,7 +113,7 @@ async function main (): Promise<number> {
     cleanup.push(trivial.stop)
     const glint = await startTarget('Glint', async () => await startGlint({ workDir: opts.workDir, fileDir, clusters }), cleanup)
     const glance: TargetSlot = opts.againstGlance
-      ? await startTarget('Glance', async () => await startGlance({ workDir: opts.workDir, fileDir, log }), cleanup)
+      ? await startTarget('Glance', async () => await startGlance({ workDir: opts.workDir, fileDir, clusters, log }), cleanup)
       : { unavailable: 'not requested (run with --against-glance)' }
 
     const ctx: BenchContext = { opts, glint, glance, trivial, clusters, files: new DataFiles(join(opts.workDir, 'data')), workDir: opts.workDir, log }

@@ -6,14 +6,23 @@ import type { Config } from './config/load.js'
 import type { Identity } from './identity.js'
 import type { StoreSet } from './stores/stores.js'
 import type { Hashers } from './stores/hashers.js'
+import type { Downloads } from './stores/fanout.js'
+import type { ImageCache } from './stores/image-cache.js'
 import type { StalledWrites } from './http/stalled-writes.js'
+import type { Gateway } from './recovery/sweep.js'
 
 export interface AppContext {
   config: Config
   sql: Sql
   stores: StoreSet
   hashers: Hashers
+  /** image data out of the stores, concurrent downloads of one image sharing one read */
+  downloads: Downloads
+  /** the image cache, when it is on */
+  imageCache?: ImageCache
   stalledWrites: StalledWrites
   log: Logger
+  /** this process among the gateways sharing the registry (upload leases) */
+  gateway: Gateway
   authenticate: (headers: Record<string, string>) => Identity
 }

@@ -131,10 +131,14 @@ export const Errors = {
   storeFailed: define('GLINT_STORE_FAILED', 500, (store, why) => `Store ${store} failed: ${why}`),
   importInvalid: define('GLINT_IMPORT_INVALID', 400, (why) => String(why)),
   importConflict: define('GLINT_IMPORT_CONFLICT', 409, (why) => String(why)),
+  // image cache (glance/api/v2/cached_images.py)
+  cacheNotActive: define('GLINT_CACHE_NOT_ACTIVE', 400, () => 'Only images with status active can be targeted for queueing'),
+  badCacheClearTarget: define('GLINT_CACHE_CLEAR_TARGET', 400, () => "If provided 'x-image-cache-clear-target' must be 'cache', 'queue' or empty string."),
   storesInfoDetailForbidden: define('GLINT_STORES_DETAIL_FORBIDDEN', 403, () => 'You are not authorized to complete stores_info_detail action.'),
 
   // metadata definitions (glance/api/v2/metadef_*.py and glance/common/exception.py word them)
   metadefSchemaInvalid: define('GLINT_METADEF_SCHEMA_INVALID', 400, (schema, detail) => `Provided object does not match schema '${schema}': ${detail}`),
+  metadefBadDefinition: define('GLINT_METADEF_BAD_DEFINITION', 400, (name, why) => `Invalid property definition ${name}: ${why}`),
   metadefBadVisibility: define('GLINT_METADEF_BAD_VISIBILITY', 400, (value) => `Invalid visibility value: ${value}`),
   metadefBadSortKey: define('GLINT_METADEF_BAD_SORT_KEY', 400, (key) => `Invalid sort key: ${key}`),
   metadefNamespaceNotFound: define('GLINT_METADEF_NAMESPACE_NOT_FOUND', 404, (ns) => `Metadata definition namespace=${ns} was not found.`),

@@ -1,16 +1,20 @@
 // Runs the API server until SIGTERM/SIGINT: what `glint serve` and `node dist/src/main.js` start.
-import { availableParallelism } from 'node:os'
+import { availableParallelism, hostname } from 'node:os'
+import { randomBytes } from 'node:crypto'
 
 import { ConfigError, loadConfig } from './config/load.js'
 import { createLogger } from './log.js'
 import { connectionUse, openRegistry } from './registry/connect.js'
 import { createStores } from './stores/stores.js'
 import { createHashers } from './stores/hashers.js'
+import { fanOut } from './stores/fanout.js'
+import { openImageCache } from './stores/image-cache.js'
 import { authLayer } from './pipeline/auth.js'
 import { startServer } from './http/app.js'
 import { stalledWrites } from './http/stalled-writes.js'
 import { routes } from './http/routes/index.js'
 import type { AppContext } from './context.js'
+import { startSweeper, type Gateway } from './recovery/sweep.js'
 import { watchRegistry } from './metrics/registry.js'
 import { startMetricsServer, type MetricsServer } from './metrics/server.js'
 
@@ -34,15 +38,20 @@ export async function serve (configFile: string | undefined): Promise<void> {
   const stores = createStores(config.stores, config.defaultStore)
   const hashers = createHashers(config.workers > 0 ? config.workers : availableParallelism())
 
+  const gateway: Gateway = { id: `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`, leaseSeconds: config.uploadLeaseSec }
   const ctx: AppContext = {
     config,
+    gateway,
     sql: registry.sql,
     stores,
     hashers,
+    downloads: fanOut(config.fanout, log),
+    imageCache: config.imageCache === undefined ? undefined : openImageCache(config.imageCache, { sql: registry.sql, stores, log }),
     stalledWrites: stalledWrites(config.clientSocketTimeoutSec),
     log,
     authenticate: authLayer({ mode: config.authMode, defaultProjectId: config.defaultProjectId, defaultUserId: config.defaultUserId })
   }
+  const sweeper = startSweeper({ sql: registry.sql, stores, log, gateway })
   const server = await startServer(ctx, routes)
   log.info({ host: config.bindHost, port: server.port, stores: stores.ids(), auth: config.authMode }, 'listening')
   let metrics: MetricsServer | undefined
@@ -63,7 +72,9 @@ export async function serve (configFile: string | undefined): Promise<void> {
     stopping = true
     log.info({ signal }, 'stopping: draining requests in flight')
     await server.drain(config.shutdownTimeoutSec * 1000)
+    sweeper.stop()
     await metrics?.close()
+    await ctx.imageCache?.close()
     await stores.close()
     await hashers.close()
     await registry.close()

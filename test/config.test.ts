@@ -18,11 +18,11 @@ t.test('a default_backend that is not enabled stops the start', async (t) => {
 })
 
 t.test('options Glint does not use are listed once and ignored', async (t) => {
-  const glint = await startGlint({ config: '[DEFAULT]\nfrobnicate = 1\nimage_cache_dir = /var/cache\n[oslo_policy]\npolicy_file = x\n' })
+  const glint = await startGlint({ config: '[DEFAULT]\nfrobnicate = 1\nimage_cache_driver = sqlite\n[oslo_policy]\npolicy_file = x\n' })
   t.teardown(() => glint.stop())
   const warnings = glint.output().split('\n').filter((line) => line.includes('options Glint does not use were ignored'))
   t.equal(warnings.length, 1, 'one warning')
-  t.same(JSON.parse(warnings[0]).options, ['[DEFAULT] frobnicate', '[DEFAULT] image_cache_dir', '[oslo_policy]'])
+  t.same(JSON.parse(warnings[0]).options, ['[DEFAULT] frobnicate', '[DEFAULT] image_cache_driver', '[oslo_policy]'])
   t.equal((await glint.request('GET', '/healthcheck')).status, 200, 'and the server serves')
 })
 

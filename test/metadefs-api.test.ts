@@ -150,6 +150,18 @@ for (const database of ['postgres', 'embedded'] as const) {
       reply = await req('POST', base, ADMIN, { name: 'y', title: 'Y', type: 'boolean' })
       t.equal(reply.status, 409)
       t.equal(message(reply), 'A metadata definition property with name=y already exists in namespace=T::Props.')
+      // definitions Glance's model cannot hold (Glance answers 500): a clear 400, nothing stored
+      reply = await req('POST', base, ADMIN, { name: 'e', title: 'E', type: 'array', required: ['x'] })
+      t.equal(reply.status, 400)
+      t.equal(message(reply), "Invalid property definition e: unknown attribute 'required'")
+      reply = await req('POST', base, ADMIN, { name: 'e', title: 'E', type: 'array', items: { type: 'string', foo: 1 } })
+      t.equal(message(reply), "Invalid property definition e: unknown attribute 'items.foo'")
+      reply = await req('POST', base, ADMIN, { name: 'e', title: 'E', type: 'array', items: { enum: ['a'] } })
+      t.equal(message(reply), "Invalid property definition e: 'items' needs a 'type'")
+      reply = await req('POST', NS, ADMIN, { namespace: 'T::BadDefinition', objects: [{ name: 'o', properties: { p: { title: 'P', type: 'string', colour: 'red' } } }] })
+      t.equal(message(reply), "Invalid property definition o.p: unknown attribute 'colour'")
+      t.equal((await req('GET', `${base}/e`)).status, 404)
+      t.equal((await req('GET', `${NS}/T::BadDefinition`)).status, 404)
       reply = await req('PUT', `${base}/y`, ADMIN, { name: 'z', title: 'Z', type: 'string', enum: ['a'] })
       t.same(reply.json, { name: 'z', type: 'string', title: 'Z', enum: ['a'] })
       t.same((await req('GET', base)).json, { properties: { z: { type: 'string', title: 'Z', enum: ['a'] } } })
@@ -326,3 +338,22 @@ for (const database of ['postgres', 'embedded'] as const) {
     })
   })
 }
+
+t.test('NUL characters are refused with 400 or not found, never reach PostgreSQL', async (t) => {
+  const glint = await startGlint({ database: 'postgres' })
+  t.teardown(() => glint.stop())
+  let reply = await glint.request('POST', NS, { json: { namespace: 'T::Nul\u0000' } })
+  t.equal(reply.status, 400)
+  t.equal(message(reply), "Namespace can't contain the NUL character.")
+  reply = await glint.request('POST', NS, { json: { namespace: 'T::Nul', objects: [{ name: 'o', properties: { 'p\u0000': { title: 'P', type: 'string' } } }] } })
+  t.equal(reply.status, 400)
+  t.equal(message(reply), "Property names can't contain the NUL character.")
+  t.equal((await glint.request('GET', `${NS}/T::Nul`)).status, 404, 'nothing was stored')
+  t.equal((await glint.request('POST', NS, { json: { namespace: 'T::Nul' } })).status, 201)
+  for (const path of [`${NS}/T%00`, `${NS}/T::Nul/objects/o%00`, `${NS}/T::Nul/properties/p%00`, `${NS}/T::Nul/tags/t%00`, `${NS}?marker=x%00`]) {
+    t.equal((await glint.request('GET', path)).status, 404, path)
+  }
+  t.equal((await glint.request('POST', `${NS}/T::Nul/tags/t%00`)).status, 400)
+  t.same((await glint.request('GET', `${NS}?resource_types=x%00`)).json.namespaces, [])
+  t.equal((await glint.request('GET', `${NS}/T::Nul/properties/p?resource_type=x%00`)).status, 404)
+})

@@ -2,7 +2,9 @@
 # Run the real OpenStack Glance (Debian 12's glance-api 25.1.0) beside Glint for benchmarks.
 #
 #   glance.sh install                      apt-get install glance-api (+ psycopg2, rbd bindings) if missing
-#   glance.sh start [--port 9393] [--workdir DIR] [--file-dir DIR]
+#   glance.sh start [--port 9393] [--workdir DIR] [--file-dir DIR] [--rbd-store SPEC]...
+#                    SPEC = ID=CONF[,pool=images][,user=admin][,keyring=FILE][,chunk=8]: this
+#                    rbd store instead of the test clusters' ceph_a / ceph_b
 #   glance.sh stop [--workdir DIR]
 #   glance.sh status [--port 9393] [--workdir DIR]
 #
@@ -16,6 +18,7 @@
 #   GLANCE_DB_URL    PostgreSQL server URL without database (default postgresql://postgres@127.0.0.1:5432)
 #   GLANCE_DB_NAME   database name (default glance_bench)
 #   GLANCE_WORKERS   eventlet workers (default: number of cores)
+#   GLANCE_EXTRA_DEFAULTS  more lines for [DEFAULT] (e.g. "show_image_direct_url = true")
 set -euo pipefail
 
 # Debian's glance and its libraries live in the system interpreter; `python3` on PATH may be
@@ -28,6 +31,7 @@ PORT=9393
 PORT_GIVEN=0
 WORKDIR=/tmp/glint-bench/glance
 FILE_DIR=""
+RBD_STORE_SPECS=()
 CEPH_DIR="${GLINT_CEPH_DIR:-/tmp/glint-ceph}"
 DB_SERVER_URL="${GLANCE_DB_URL:-postgresql://postgres@127.0.0.1:5432}"
 DB_NAME="${GLANCE_DB_NAME:-glance_bench}"
@@ -41,7 +45,7 @@ log() { printf 'glance.sh: %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
 usage() {
-  sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'
   exit "${1:-2}"
 }
 
@@ -54,6 +58,8 @@ parse_options() {
       --workdir=*) WORKDIR="${1#*=}"; shift ;;
       --file-dir) FILE_DIR="${2:?--file-dir needs a value}"; shift 2 ;;
       --file-dir=*) FILE_DIR="${1#*=}"; shift ;;
+      --rbd-store) RBD_STORE_SPECS+=("${2:?--rbd-store needs a value}"); shift 2 ;;
+      --rbd-store=*) RBD_STORE_SPECS+=("${1#*=}"); shift ;;
       -h|--help) usage 0 ;;
       *) die "unknown option: $1" ;;
     esac
@@ -181,30 +187,54 @@ psql_admin() {
 
 # ---------------------------------------------------------------- configuration
 
-# The rbd stores that have a ceph.conf, as "id:conf" pairs.
+# The rbd stores, one line each: "id conf pool user chunk keyring" (keyring "-" for the conf's):
+# those given with --rbd-store, else the test clusters' that have a ceph.conf.
 # Glance connects to every rbd store while starting (glance_store's _set_url_prefix reads the
 # fsid), and librados ignores Glance's rados_connect_timeout: a conf whose cluster is down makes
 # glance-api hang for client_mount_timeout (300 s) before it serves anything. So a store is only
 # configured if its cluster answers and has the pool now.
 list_rbd_stores() {
-  local store conf
-  for store in a b; do
-    conf="$CEPH_DIR/$store/ceph.conf"
-    [[ -f "$conf" ]] || continue
-    if rbd_pool_is_reachable "$conf"; then
-      echo "ceph_$store:$conf"
+  local store conf spec id pool user chunk keyring item
+  local -a candidates=() items=()
+  if ((${#RBD_STORE_SPECS[@]})); then
+    for spec in "${RBD_STORE_SPECS[@]}"; do
+      id=${spec%%=*} conf=${spec#*=} conf=${conf%%,*} pool=$RBD_POOL user=$RBD_USER chunk=8 keyring=-
+      items=()
+      if [[ $spec == *,* ]]; then IFS=, read -ra items <<<"${spec#*,}"; fi
+      for item in "${items[@]}"; do
+        case $item in
+          pool=*) pool=${item#pool=} ;;
+          user=*) user=${item#user=} ;;
+          chunk=*) chunk=${item#chunk=} ;;
+          keyring=*) keyring=${item#keyring=} ;;
+          *) die "--rbd-store $spec: unknown option $item" ;;
+        esac
+      done
+      candidates+=("$id $conf $pool $user $chunk $keyring")
+    done
+  else
+    for store in a b; do
+      conf="$CEPH_DIR/$store/ceph.conf"
+      if [[ -f "$conf" ]]; then candidates+=("ceph_$store $conf $RBD_POOL $RBD_USER 8 -"); fi
+    done
+  fi
+  for spec in "${candidates[@]}"; do
+    read -r id conf pool user chunk keyring <<<"$spec"
+    if rbd_pool_is_reachable "$conf" "$user" "$pool" "$keyring"; then
+      echo "$spec"
     else
-      log "WARNING: $conf exists but its cluster or pool '$RBD_POOL' does not answer; leaving out ceph_$store"
+      log "WARNING: $conf: the cluster or pool '$pool' does not answer; leaving out $id"
     fi
   done
   return 0
 }
 
 rbd_pool_is_reachable() {
-  timeout 30 "$SYSTEM_PYTHON" - "$1" "$RBD_USER" "$RBD_POOL" <<'PY' >/dev/null 2>&1
+  timeout 30 "$SYSTEM_PYTHON" - "$1" "$2" "$3" "$4" <<'PY' >/dev/null 2>&1
 import sys, rados
-conf, user, pool = sys.argv[1:4]
-cluster = rados.Rados(conffile=conf, rados_id=user, conf={'client_mount_timeout': '10'})
+conf, user, pool, keyring = sys.argv[1:5]
+options = {'client_mount_timeout': '10', **({} if keyring == '-' else {'keyring': keyring})}
+cluster = rados.Rados(conffile=conf, rados_id=user, conf=options)
 cluster.connect()
 try:
     sys.exit(0 if cluster.pool_exists(pool) else 1)
@@ -214,9 +244,9 @@ PY
 }
 
 write_glance_conf() {
-  local rbd_stores backends="fast:file" entry
+  local rbd_stores backends="fast:file" id conf pool user chunk keyring
   rbd_stores="$(list_rbd_stores)"
-  for entry in $rbd_stores; do backends+=",${entry%%:*}:rbd"; done
+  while read -r id _; do if [[ -n $id ]]; then backends+=",$id:rbd"; fi; done <<<"$rbd_stores"
   mkdir -p "$WORKDIR/staging" "$WORKDIR/tasks" "$WORKDIR/locks" "$WORKDIR/policy.d"
 
   cat >"$CONF_FILE" <<EOF
@@ -230,6 +260,7 @@ enabled_import_methods = [glance-direct,web-download,copy-image]
 log_file = $LOG_FILE
 use_stderr = false
 debug = false
+${GLANCE_EXTRA_DEFAULTS:-}
 
 [paste_deploy]
 config_file = $PASTE_FILE
@@ -263,17 +294,19 @@ filesystem_store_datadir = $WORKDIR/staging
 [os_glance_tasks_store]
 filesystem_store_datadir = $WORKDIR/tasks
 EOF
-  for entry in $rbd_stores; do
+  while read -r id conf pool user chunk keyring; do
+    [[ -n $id ]] || continue
     cat >>"$CONF_FILE" <<EOF
 
-[${entry%%:*}]
-store_description = "rbd store on ${entry#*:}"
-rbd_store_ceph_conf = ${entry#*:}
-rbd_store_user = $RBD_USER
-rbd_store_pool = $RBD_POOL
-rbd_store_chunk_size = 8
+[$id]
+store_description = "rbd store on $conf"
+rbd_store_ceph_conf = $conf
+rbd_store_user = $user
+rbd_store_pool = $pool
+rbd_store_chunk_size = $chunk
 EOF
-  done
+    if [[ $keyring != - ]]; then echo "rbd_store_keyring = $keyring" >>"$CONF_FILE"; fi
+  done <<<"$rbd_stores"
   # No overrides: Glance's in-code policy defaults. Present so oslo.policy never falls back
   # to a policy file elsewhere (e.g. /etc/glance).
   # (A comment, not `{}`: oslo.policy warns on every check that JSON policy files are deprecated.)

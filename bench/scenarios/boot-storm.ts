@@ -56,7 +56,8 @@ export const bootStorm: Scenario = {
           for (const store of stores) {
             for (const s of rotate(sources.get(store.id)!, run)) {
               if (s.target === undefined || s.imageId === undefined) continue
-              await s.recorders.get(clients)!.run(async () => await storm(`${s.target!.url}/v2/images/${s.imageId!}/file`, clients, deadlineMs))
+              await s.recorders.get(clients)!.run(async () => await cephReads(store, async () =>
+                await storm(`${s.target!.url}/v2/images/${s.imageId!}/file`, clients, deadlineMs)))
             }
           }
         }
@@ -90,6 +91,25 @@ async function prepare (source: Source, store: StoreUnderTest, file: string, byt
     if (source.imageId !== undefined) await deleteImage(source.target.url, source.imageId)
     source.imageId = undefined
   }
+}
+
+/** The bytes the cluster's OSDs sent to clients (op_r_out_bytes) during `fn`, as ceph_read_MiB; nothing for the file store. */
+async function cephReads (store: StoreUnderTest, fn: () => Promise<RunOutcome>): Promise<RunOutcome> {
+  if (store.cluster === undefined) return await fn()
+  const before = await osdReadBytes(store.cluster.conf)
+  const outcome = await fn()
+  const after = await osdReadBytes(store.cluster.conf)
+  if (before === undefined || after === undefined) return outcome
+  return { ...outcome, extra: { ...outcome.extra, ceph_read_MiB: (after - before) / MiB } }
+}
+
+async function osdReadBytes (conf: string): Promise<number | undefined> {
+  const r = await runCommand('ceph', ['-c', conf, 'tell', 'osd.*', 'perf', 'dump', '--format', 'json'], { timeoutMs: 30_000 })
+  if (r.code !== 0) return undefined
+  // one JSON document per OSD, each prefixed by its name ("osd.0: {...}") when there are several
+  let total = 0
+  for (const m of r.stdout.matchAll(/"op_r_out_bytes":\s*(\d+)/g)) total += Number(m[1])
+  return total
 }
 
 async function storm (url: string, clients: number, deadlineMs: number): Promise<RunOutcome> {

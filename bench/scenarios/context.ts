@@ -30,8 +30,11 @@ export interface Scenario {
 /** A store a scenario moves data through: the file store or one Ceph cluster's. */
 export interface StoreUnderTest { id: string, cluster?: Cluster }
 
+/** The file store and every Ceph store, or those --stores names. */
 export function storesUnderTest (ctx: BenchContext): StoreUnderTest[] {
-  return [{ id: 'fast' }, ...ctx.clusters.map((cluster) => ({ id: cluster.storeId, cluster }))]
+  const all: StoreUnderTest[] = [{ id: 'fast' }, ...ctx.clusters.map((cluster) => ({ id: cluster.storeId, cluster }))]
+  const only = ctx.opts.stores
+  return only === undefined ? all : all.filter((s) => only.includes(s.id))
 }
 
 /** Why nothing can be measured on this store, if so. */
@@ -43,21 +46,26 @@ function quietFor (clusters: Cluster[]): Watch['quietPids'] {
   return clusters.length === 0 ? undefined : () => clusters.flatMap(osdPids)
 }
 
-/** The recorder for Glint or Glance on a store; skipped with the reason when it cannot run there. */
-export function targetRecorder (ctx: BenchContext, slot: TargetSlot, role: 'glint' | 'glance', store?: StoreUnderTest | StoreUnderTest[]): SubjectRecorder {
+/**
+ * The recorder for Glint or Glance on a store; skipped with the reason when it cannot run there.
+ * With `bytes` (what one run moves) the details carry CPU-s per GiB: the server's, and the OSDs'.
+ */
+export function targetRecorder (ctx: BenchContext, slot: TargetSlot, role: 'glint' | 'glance', store?: StoreUnderTest | StoreUnderTest[], bytes?: number): SubjectRecorder {
   const stores = store === undefined ? [] : Array.isArray(store) ? store : [store]
   const clusters = stores.flatMap((s) => (s.cluster !== undefined ? [s.cluster] : []))
   const label = slot.target?.label ?? (role === 'glint' ? 'Glint' : 'Glance')
-  const recorder = new SubjectRecorder(role, label, { pid: slot.target?.pid, quietPids: quietFor(clusters) }, idlePolicy(ctx))
+  const osds = quietFor(clusters)
+  const recorder = new SubjectRecorder(role, label, { pid: slot.target?.pid, quietPids: osds, osdPids: osds, bytes }, idlePolicy(ctx))
   const reason = stores.map(storeDown).find(Boolean) ??
     (stores.length > 0 ? stores.map((s) => storeUnavailable(slot, s.id)).find(Boolean) : slot.unavailable)
   return reason !== undefined ? recorder.skip(reason) : recorder
 }
 
-export function baselineRecorder (ctx: BenchContext, label: string, watch: { server?: boolean, clusters?: Cluster[] } = {}): SubjectRecorder {
+export function baselineRecorder (ctx: BenchContext, label: string, watch: { server?: boolean, clusters?: Cluster[], bytes?: number } = {}): SubjectRecorder {
   const down = (watch.clusters ?? []).find((c) => !c.up)
+  const osds = quietFor(watch.clusters ?? [])
   const recorder = new SubjectRecorder('baseline', label,
-    { pid: watch.server === true ? ctx.trivial.pid : undefined, quietPids: quietFor(watch.clusters ?? []) }, idlePolicy(ctx))
+    { pid: watch.server === true ? ctx.trivial.pid : undefined, quietPids: osds, osdPids: osds, bytes: watch.bytes }, idlePolicy(ctx))
   return down !== undefined ? recorder.skip(down.reason!) : recorder
 }
 

@@ -49,7 +49,7 @@ export const transfer: Scenario = {
 async function runSize (ctx: BenchContext, mib: number): Promise<CaseResult[]> {
   const file = await ctx.files.ensure(mib)
   const bytes = mib * MiB
-  const hash = baselineRecorder(ctx, 'md5+sha512, 1 core (node:crypto)')
+  const hash = baselineRecorder(ctx, 'md5+sha512, 1 core (node:crypto)', { bytes: Math.min(mib, MAX_HASH_MIB) * MiB })
   const sink = baselineRecorder(ctx, 'curl -> trivial sink (loopback)', { server: true })
   const sinkChunked = baselineRecorder(ctx, 'curl -> trivial sink (loopback), chunked', { server: true })
   const source = baselineRecorder(ctx, 'curl <- trivial source (loopback)', { server: true })
@@ -58,14 +58,14 @@ async function runSize (ctx: BenchContext, mib: number): Promise<CaseResult[]> {
   const perStore: StoreCases[] = storesUnderTest(ctx).map((store) => {
     const targets = ([['glint', ctx.glint], ['glance', ctx.glance]] as const).map(([role, slot]) => ({
       target: slot.target,
-      up: targetRecorder(ctx, slot, role, store),
-      upChunked: targetRecorder(ctx, slot, role, store),
-      downFirst: targetRecorder(ctx, slot, role, store),
-      down: targetRecorder(ctx, slot, role, store)
+      up: targetRecorder(ctx, slot, role, store, bytes),
+      upChunked: targetRecorder(ctx, slot, role, store, bytes),
+      downFirst: targetRecorder(ctx, slot, role, store, bytes),
+      down: targetRecorder(ctx, slot, role, store, bytes)
     }))
     const clusters = store.cluster !== undefined ? [store.cluster] : []
     const rbd = store.cluster !== undefined
-      ? { up: baselineRecorder(ctx, 'rbd import', { clusters }), down: baselineRecorder(ctx, 'rbd export', { clusters }) }
+      ? { up: baselineRecorder(ctx, 'rbd import', { clusters, bytes }), down: baselineRecorder(ctx, 'rbd export', { clusters, bytes }) }
       : undefined
     const rbdUp = rbd !== undefined ? [rbd.up] : []
     return {
@@ -103,11 +103,39 @@ async function runSize (ctx: BenchContext, mib: number): Promise<CaseResult[]> {
   if (mib !== ctx.opts.parallelMiB && mib !== ctx.opts.stormMiB) ctx.files.remove(mib)
 
   return perStore.flatMap((s) => [
-    caseResult(`transfer/${s.store.id}/${mib}/upload`, `upload ${sizeLabel(mib)} -> ${s.store.id}`, 'MB/s', s.upload),
-    caseResult(`transfer/${s.store.id}/${mib}/upload-chunked`, `upload ${sizeLabel(mib)} -> ${s.store.id}, chunked`, 'MB/s', s.uploadChunked),
+    rbdUploadGoal(caseResult(`transfer/${s.store.id}/${mib}/upload`, `upload ${sizeLabel(mib)} -> ${s.store.id}`, 'MB/s', s.upload), s.store),
+    rbdUploadGoal(caseResult(`transfer/${s.store.id}/${mib}/upload-chunked`, `upload ${sizeLabel(mib)} -> ${s.store.id}, chunked`, 'MB/s', s.uploadChunked), s.store),
     caseResult(`transfer/${s.store.id}/${mib}/download-first`, `download ${sizeLabel(mib)} <- ${s.store.id}, first read`, 'MB/s', s.downloadFirst),
     caseResult(`transfer/${s.store.id}/${mib}/download`, `download ${sizeLabel(mib)} <- ${s.store.id}, second read`, 'MB/s', s.download)
   ])
+}
+
+/**
+ * Issue 10's goal for an RBD upload, as a note on Glint's row: at least 2.5x Glance and 0.85x
+ * `rbd import`; or, where the machine's cores cannot do hashing, Ceph and the client at that
+ * rate, the OSD doing no more work per GiB for Glint than for rbd import and Glint's own CPU per
+ * GiB at most 1.3x that of md5+sha512 alone. Says which holds, from the medians of this run.
+ */
+function rbdUploadGoal (result: CaseResult, store: StoreUnderTest): CaseResult {
+  if (store.cluster === undefined) return result
+  const glint = result.subjects.find((s) => s.role === 'glint')
+  const glance = result.subjects.find((s) => s.role === 'glance')?.value?.median
+  const rbd = result.subjects.find((s) => s.label === 'rbd import')
+  const hash = result.subjects.find((s) => s.label.startsWith('md5+sha512'))
+  const median = (f: { median: number } | undefined): number | undefined => f?.median
+  if (glint?.value === undefined || rbd?.value === undefined) return result
+  const rate = glint.value.median
+  const fmt = (r: number | undefined): string => (r === undefined || !Number.isFinite(r) ? '-' : `${r.toFixed(2)}x`)
+  const overGlance = glance !== undefined ? rate / glance : undefined
+  const overImport = rate / rbd.value.median
+  const osdRatio = (median(glint.extra.osd_cpu_s_per_gib) ?? NaN) / (median(rbd.extra.osd_cpu_s_per_gib) ?? NaN)
+  const cpuRatio = (median(glint.extra.cpu_s_per_gib) ?? NaN) / (median(hash?.extra.cpu_s_per_gib) ?? NaN)
+  const speedGoal = overGlance !== undefined && overGlance >= 2.5 && overImport >= 0.85
+  const workGoal = osdRatio <= 1 && cpuRatio <= 1.3
+  const verdict = speedGoal ? 'speed goal holds' : workGoal ? 'work goal holds (speed goal not met)' : 'neither goal holds'
+  glint.notes.push(`goal: ${verdict}: Glint/Glance ${fmt(overGlance)} (>= 2.5x), Glint/rbd import ${fmt(overImport)} (>= 0.85x); ` +
+    `OSD CPU-s/GiB Glint/rbd import ${fmt(osdRatio)} (<= 1x), own CPU-s/GiB Glint/md5+sha512 ${fmt(cpuRatio)} (<= 1.3x)`)
+  return result
 }
 
 /**

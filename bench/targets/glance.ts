@@ -10,6 +10,7 @@ import { listStoreIds } from '../clients/api.js'
 import { freePort, GLANCE_SCRIPT } from '../util/paths.js'
 import { describeFailure, runCommand } from '../util/process.js'
 import type { Target } from './target.js'
+import type { Cluster } from './clusters.js'
 
 const GLANCE_API = '/usr/bin/glance-api'
 const INSTALL_TIMEOUT_MS = 20 * 60_000
@@ -17,7 +18,7 @@ const INSTALL_TIMEOUT_MS = 20 * 60_000
 const START_TIMEOUT_MS = 6 * 60_000
 const PG_SERVER = process.env.GLINT_BENCH_PG_URL ?? 'postgresql://postgres@127.0.0.1:5432'
 
-export interface GlanceSetup { workDir: string, fileDir: string, log: (msg: string) => void }
+export interface GlanceSetup { workDir: string, fileDir: string, clusters: Cluster[], log: (msg: string) => void }
 
 async function glanceVersion (): Promise<string> {
   const r = await runCommand('dpkg-query', ['-W', '-f=${Version}', 'glance-api'], { timeoutMs: 10_000 })
@@ -42,7 +43,10 @@ export async function startGlance (setup: GlanceSetup): Promise<Target> {
       { timeoutMs: 60_000, cleanup: true })
   }
   setup.log(`starting Glance on port ${port} (a fresh database needs db_sync: about a minute)`)
-  const start = await runCommand(GLANCE_SCRIPT, ['start', '--port', String(port), '--workdir', workDir, '--file-dir', setup.fileDir],
+  // The same RBD stores Glint gets, spelled as --ceph spells them.
+  const rbdStores = setup.clusters.filter((c) => c.up).flatMap((c) => ['--rbd-store',
+    [`${c.storeId}=${c.conf}`, `pool=${c.pool}`, `user=${c.user}`, `chunk=${c.chunkMiB}`, ...(c.keyring !== undefined ? [`keyring=${c.keyring}`] : [])].join(',')])
+  const start = await runCommand(GLANCE_SCRIPT, ['start', '--port', String(port), '--workdir', workDir, '--file-dir', setup.fileDir, ...rbdStores],
     { timeoutMs: START_TIMEOUT_MS, env })
   const stop = async (): Promise<void> => {
     await runCommand(GLANCE_SCRIPT, ['stop', '--workdir', workDir], { timeoutMs: 60_000, cleanup: true })

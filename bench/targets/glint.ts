@@ -38,8 +38,8 @@ export function glintConfig (port: number, fileDir: string, clusters: Cluster[],
     `filesystem_store_datadir = ${fileDir}`
   ]
   for (const c of rbd) {
-    lines.push('', `[${c.storeId}]`, `rbd_store_ceph_conf = ${c.conf}`, 'rbd_store_user = admin',
-      'rbd_store_pool = images', 'rbd_store_chunk_size = 8')
+    lines.push('', `[${c.storeId}]`, `rbd_store_ceph_conf = ${c.conf}`, `rbd_store_user = ${c.user}`,
+      `rbd_store_pool = ${c.pool}`, `rbd_store_chunk_size = ${c.chunkMiB}`, ...(c.keyring !== undefined ? [`rbd_store_keyring = ${c.keyring}`] : []))
   }
   lines.push('', '[paste_deploy]', 'flavor = trusted-auth', '', '[database]', `connection = ${databaseUrl}`, '')
   return lines.join('\n')

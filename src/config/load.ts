@@ -55,6 +55,12 @@ export interface Config {
   shutdownTimeoutSec: number
   /** how long a client may take nothing from a response before it is closed (0: forever) */
   clientSocketTimeoutSec: number
+  /** seconds an upload's lease lasts unless renewed (src/recovery/sweep.ts) */
+  uploadLeaseSec: number
+  /** window memory of shared downloads (fanout.ts): per read of an image, and in total, in bytes */
+  fanout: { windowBytes: number, totalBytes: number }
+  /** the image cache (flavor ...+caching or +cachemanagement with image_cache_dir); undefined: off */
+  imageCache?: { dir: string, maxSize: number, stallTimeSec: number }
   /** [image_format]: what uploaded content must be (src/domain/format-inspector.ts) */
   imageFormat: { requireMatch: boolean, vmdkAllowedTypes: string[] }
   /** where GET /metrics is served; undefined: metrics are off */
@@ -164,6 +170,9 @@ export function loadConfig (configFile: string | undefined, env: NodeJS.ProcessE
     debug: defaults.debug as boolean,
     shutdownTimeoutSec: defaults.shutdown_timeout as number,
     clientSocketTimeoutSec: defaults.client_socket_timeout as number,
+    uploadLeaseSec: defaults.upload_lease_timeout as number,
+    fanout: { windowBytes: (defaults.fanout_window_mb as number) * 1024 * 1024, totalBytes: (defaults.fanout_memory_mb as number) * 1024 * 1024 },
+    imageCache: imageCacheOf(flavor, defaults, `${where}: line ${reader.lineOf('paste_deploy', 'flavor')}`),
     imageFormat: {
       requireMatch: imageFormat.require_image_format_match as boolean,
       vmdkAllowedTypes: imageFormat.vmdk_allowed_types as string[]
@@ -197,6 +206,15 @@ function hashingAlgorithmOf (name: string, where: string): string {
   if (nodeHashName(name) !== undefined) return name
   throw new ConfigError(`${where}: [DEFAULT] hashing_algorithm = ${name}: not a hash algorithm Glint can compute as Glance does; ` +
     `use one of ${supportedHashAlgorithms().join(', ')}`)
+}
+
+/** Glance caches images when its paste pipeline has the cache middleware (+caching, +cachemanagement). */
+function imageCacheOf (flavor: string | undefined, defaults: Section, where: string): Config['imageCache'] {
+  const parts = (flavor ?? '').split('+')
+  if (!parts.some((p) => p === 'caching' || p === 'cachemanagement')) return undefined
+  const dir = defaults.image_cache_dir as string | undefined
+  if (dir === undefined || dir === '') throw new ConfigError(`${where}: [paste_deploy] flavor = ${flavor} needs [DEFAULT] image_cache_dir`)
+  return { dir: resolve(dir), maxSize: defaults.image_cache_max_size as number, stallTimeSec: defaults.image_cache_stall_time as number }
 }
 
 function readConfigText (file: string): string {

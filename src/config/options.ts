@@ -34,9 +34,19 @@ export const DEFAULT_OPTIONS: Record<string, OptionSpec> = {
   default_user_id: { type: 'string', default: 'admin' },
   shutdown_timeout: { type: 'int', default: 30, min: 0 },
   client_socket_timeout: { type: 'int', default: 900, min: 0 },
+  // Glint's own: how long an upload's claim on its image lasts unless its gateway renews it
+  upload_lease_timeout: { type: 'int', default: 30, min: 1 },
+  // Glint's own: the window of recent chunks concurrent downloads of one image share
+  // (src/stores/fanout.ts), per read of an image and for all images together, in MiB
+  fanout_window_mb: { type: 'int', default: 32, min: 1 },
+  fanout_memory_mb: { type: 'int', default: 256, min: 1 },
   // Glint's own: Prometheus metrics on a listener of their own (off while metrics_port is unset)
   metrics_port: { type: 'int', min: 0 },
   metrics_host: { type: 'string' },
+  // Glance's image cache (src/stores/image-cache.ts); on with flavor = ...+caching or +cachemanagement
+  image_cache_dir: { type: 'string' },
+  image_cache_max_size: { type: 'int', default: 10 * 1024 ** 3, min: 0 },
+  image_cache_stall_time: { type: 'int', default: 86400, min: 1 },
   // the log level (Glint logs NDJSON to stdout; log_file, log_dir, use_syslog... are reported as not supported)
   debug: { type: 'bool', default: false }
 }

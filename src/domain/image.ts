@@ -49,7 +49,8 @@ export function formatImage (image: ImageRecord, config: Config, who: Identity):
   const locations = hideLocations ? [] : image.locations
   if (config.showMultipleLocations) out.locations = locations.map((l) => ({ url: l.url, metadata: l.metadata }))
   if (config.showImageDirectUrl && locations.length > 0) out.direct_url = locations[0].url
-  if (image.locations.length > 0) out.stores = image.locations.map((l) => l.store).sort().join(',')
+  // in the order the copies were made, as Glance lists them (direct_url is the first)
+  if (image.locations.length > 0) out.stores = image.locations.map((l) => l.store).join(',')
   return out
 }
 

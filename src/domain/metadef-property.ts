@@ -42,6 +42,24 @@ export function normalizeProperty (raw: unknown, withName = false): PropertyDefi
   return out
 }
 
+const KNOWN = new Set(FIELDS.map(([key]) => key))
+
+/**
+ * Why Glance's model could not hold this definition (where Glance's WSME answers 500), or
+ * undefined: a key PropertyType lacks (`required`, anything the schema lets through), or
+ * `items` with other keys than type and enum, or without a type.
+ */
+export function definitionProblem (raw: unknown): string | undefined {
+  if (typeof raw !== 'object' || raw === null) return undefined
+  for (const key of Object.keys(raw)) if (!KNOWN.has(key)) return `unknown attribute '${key}'`
+  const items = (raw as Record<string, unknown>).items
+  if (typeof items === 'object' && items !== null && !Array.isArray(items)) {
+    for (const key of Object.keys(items)) if (key !== 'type' && key !== 'enum') return `unknown attribute 'items.${key}'`
+    if (typeof (items as Record<string, unknown>).type !== 'string') return "'items' needs a 'type'"
+  }
+  return undefined
+}
+
 /** Every property of an object or namespace, normalized, in the order given. */
 export function normalizeProperties (raw: unknown): Record<string, PropertyDefinition> {
   const out: Record<string, PropertyDefinition> = {}

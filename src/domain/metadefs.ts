@@ -3,9 +3,10 @@
 // checks every metadefs deserializer makes before its controller runs.
 
 import { Errors } from '../errors.js'
+import { hasNul } from './storable.js'
 import { isoTime } from './image.js'
 import { firstViolation } from './json-schema.js'
-import { normalizeProperties, normalizeProperty } from './metadef-property.js'
+import { definitionProblem, normalizeProperties, normalizeProperty } from './metadef-property.js'
 import type { NamespaceRecord } from '../registry/metadefs-namespaces.js'
 import type { ObjectRecord } from '../registry/metadefs-objects.js'
 import type { PropertyRecord } from '../registry/metadefs-properties.js'
@@ -117,6 +118,30 @@ export function checkBody (body: unknown, schema: Json, readOnly: string[]): ass
   }
   const why = firstViolation(body, schema)
   if (why !== undefined) throw Errors.metadefSchemaInvalid(String(schema.name), why)
+  assertNoNul(body, 'Property names')
+}
+
+/** PostgreSQL text cannot hold NUL: refuse it anywhere in a body (400), not at the database (500). */
+function assertNoNul (value: unknown, key: string): void {
+  if (typeof value === 'string') {
+    if (hasNul(value)) throw Errors.nulCharacter(key.charAt(0).toUpperCase() + key.slice(1))
+  } else if (Array.isArray(value)) {
+    for (const item of value) assertNoNul(item, key)
+  } else if (typeof value === 'object' && value !== null) {
+    for (const [k, v] of Object.entries(value)) {
+      if (hasNul(k)) throw Errors.nulCharacter('Property names')
+      assertNoNul(v, k)
+    }
+  }
+}
+
+/** 400 for a property definition Glance's model cannot hold (Glance fails those with a 500). */
+export function checkDefinitions (properties: unknown, owner = ''): void {
+  if (typeof properties !== 'object' || properties === null) return
+  for (const [name, definition] of Object.entries(properties)) {
+    const why = definitionProblem(definition)
+    if (why !== undefined) throw Errors.metadefBadDefinition(owner === '' ? name : `${owner}.${name}`, why)
+  }
 }
 
 /** Python's urlencode of query parameters (quote_plus), as Glance builds its paging links. */

@@ -5,7 +5,6 @@ import type { AppContext } from '../context.js'
 import { Errors } from '../errors.js'
 import type { Exchange } from './exchange.js'
 import { visibleImage } from './routes/images.js'
-import { streamDownload } from '../stores/download.js'
 import { storeFailure } from '../stores/image-data.js'
 
 export interface ByteRange { start: number, end: number }
@@ -59,19 +58,24 @@ export async function sendImageData (ex: Exchange, ctx: AppContext): Promise<voi
   const length = range === undefined ? size : range.end - range.start + 1
   if (range !== undefined) headers['Content-Range'] = `bytes ${range.start}-${range.end}/${size}`
 
+  const sink = {
+    res: ex.res,
+    writeHead: () => ex.writeHead(status, headers),
+    stalls: ctx.stalledWrites,
+    onAbort: (fn: () => void) => ex.onAbort(fn)
+  }
+  // this node's cached copy first; a copy that fails before a byte went out falls back to the stores
+  const cached = await ctx.imageCache?.lookup(image)
+  const sources = image.locations.map((location) => ({ store: ctx.stores.get(location.store), url: location.url }))
+  if (cached !== undefined) sources.unshift(cached)
+
   let lastError: unknown
-  for (const location of image.locations) {
-    const store = ctx.stores.get(location.store)
+  for (const { store, url } of sources) {
     if (store === undefined) continue
     try {
-      const sent = await streamDownload(store, image.id, location.url, offset, length, {
-        res: ex.res,
-        writeHead: () => ex.writeHead(status, headers),
-        stalls: ctx.stalledWrites,
-        onAbort: (fn) => ex.onAbort(fn)
-      })
-      ex.bytesSent = sent
+      ex.bytesSent = await ctx.downloads.stream(store, image.id, url, size, offset, length, sink)
       if (!ex.aborted) ex.complete()
+      if (range === undefined && store !== cached?.store && !ex.aborted) ctx.imageCache?.served(image)
       return
     } catch (err) {
       // Once bytes went out the response cannot change: cut the connection, the client sees a short body.

@@ -27,8 +27,14 @@ export class Exchange {
   status = 0
   bytesSent = 0
   error?: unknown
-  /** Close the connection after this response (a request body was left unread). */
+  /** Close the connection after this response (a request body was left unread, or the client asked). */
   closeConnection = false
+  /**
+   * uWS closes the connection after the response by itself when the request's Connection
+   * header is five characters long ("close"), but does not say so in the response; a client
+   * that is not told (urllib3, as tempest uses it) pools the socket and reuses it once closed.
+   */
+  private readonly uwsCloses: boolean
   private abortHandlers: Array<() => void> = []
   onFinished?: (ex: Exchange) => void
 
@@ -38,6 +44,9 @@ export class Exchange {
     this.rawQuery = req.getQuery() ?? ''
     this.query = new URLSearchParams(this.rawQuery)
     req.forEach((key, value) => { this.headers[key] = value })
+    const connection = this.headers.connection ?? ''
+    this.uwsCloses = connection.length === 5
+    if (/(?:^|,)\s*close\s*(?:,|$)/i.test(connection)) this.closeConnection = true
     const given = this.headers['x-openstack-request-id']
     this.requestId = given !== undefined && given.length > 0 && given.length <= 64
       ? (given.startsWith('req-') ? given : `req-${given}`)
@@ -73,19 +82,24 @@ export class Exchange {
   send (status: number, body: string | Uint8Array, headers: Record<string, string>): void {
     if (this.aborted || this.finished) return
     this.res.cork(() => {
-      this.writeHead(status, headers)
+      this.writeHead(status, headers, true)
       this.res.end(body, this.closeConnection)
     })
     this.bytesSent = typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength
     this.complete()
   }
 
-  /** Status line and headers only; for streamed bodies. Call inside cork(). */
-  writeHead (status: number, headers: Record<string, string>): void {
+  /**
+   * Status line and headers only; for streamed bodies. Call inside cork(). `endCloses`: the
+   * response ends with end(body, closeConnection), which writes `Connection: close` itself
+   * unless uWS already closes on its own.
+   */
+  writeHead (status: number, headers: Record<string, string>, endCloses = false): void {
     this.status = status
     this.res.writeStatus(`${status} ${STATUS_TITLES[status] ?? statusText(status)}`)
     this.res.writeHeader('x-openstack-request-id', this.requestId)
     for (const name in headers) this.res.writeHeader(name, headers[name])
+    if (this.uwsCloses || (this.closeConnection && !endCloses)) this.res.writeHeader('Connection', 'close')
   }
 
   /** Renders an error the way Glance (WebOb) does: JSON, HTML or plain text by Accept. */

@@ -23,6 +23,9 @@ export function receiveUpload (ex: Exchange, ctx: AppContext): void {
   let failed = false
   let ended = false
   let paused = true
+  /** The body's last byte arrived (whether or not the upload still takes it). */
+  let bodyReceived = false
+  let onBodyReceived: (() => void) | undefined
   const early: Uint8Array[] = []
 
   // Touching the response after the client left throws, so the abort check lives here.
@@ -41,6 +44,12 @@ export function receiveUpload (ex: Exchange, ctx: AppContext): void {
       // uWS reads and drops the rest of the body, which keeps the connection usable and
       // lets the client read our answer (closing with unread input would reset it).
       resumeSocket()
+      // A connection that closes after this answer must first have read the whole body, or the
+      // client gets a reset instead of the answer.
+      if (ex.closeConnection && !bodyReceived) {
+        await new Promise<void>((resolve) => { onBodyReceived = resolve; ex.onAbort(resolve) })
+        if (ex.aborted) return
+      }
       ex.fail(upload?.store !== undefined ? storeFailure(upload.store, err) : err)
     })()
   }
@@ -55,6 +64,7 @@ export function receiveUpload (ex: Exchange, ctx: AppContext): void {
 
   ex.onAbort(() => fail(Object.assign(new Error('client disconnected'), { code: 'GLINT_ABORTED' })))
   ex.res.onData((ab, isLast) => {
+    if (isLast) { bodyReceived = true; onBodyReceived?.() }
     if (failed) return
     try {
       // The ArrayBuffer is only valid during this call: the copy into a pooled buffer

@@ -1,5 +1,7 @@
-// uWebSockets.js, checked. The package silently falls back to a slow `ws`-based JS
-// implementation when its native binary fails to load; Glint refuses to run on that.
+// uWebSockets.js, checked. The build is the npm package `uwebsockets` (README, "HTTP server
+// build"): its loader requires the native binary for this platform and Node ABI and throws
+// when there is none. Older packagings fell back silently to a slow `ws`-based JS imitation,
+// so Glint still checks, before serving, that what loaded is the native module.
 
 import { createRequire } from 'node:module'
 import type * as UWS from 'uWebSockets.js'
@@ -7,9 +9,10 @@ import type * as UWS from 'uWebSockets.js'
 const require = createRequire(import.meta.url)
 const uWS = require('uWebSockets.js') as typeof UWS
 
-// Only the native build exports getParts (the fallback exports App, _cfg and two helpers).
-if (typeof (uWS as any).getParts !== 'function' || process.env.UWS_USE_FALLBACK !== undefined) {
-  throw Object.assign(new Error('uWebSockets.js native binary did not load (the ws fallback is not supported)'), { code: 'GLINT_UWS_FALLBACK' })
+// Only the native binary exports getParts and us_socket_local_port next to App.
+const native = uWS as unknown as Record<string, unknown>
+if (typeof native.App !== 'function' || typeof native.getParts !== 'function' || typeof native.us_socket_local_port !== 'function') {
+  throw Object.assign(new Error('uWebSockets.js native binary did not load (a JS fallback is not supported)'), { code: 'GLINT_UWS_FALLBACK' })
 }
 
 export default uWS

@@ -43,7 +43,7 @@ export function selectImages (sql: AnySql) {
       i.os_hidden, i.owner, i.created_at, i.updated_at, i.deleted,
       coalesce((select json_object_agg(p.name, p.value) from image_properties p where p.image_id = i.id), '{}'::json) as properties,
       coalesce((select json_agg(t.value order by t.value) from image_tags t where t.image_id = i.id), '[]'::json) as tags,
-      coalesce((select json_agg(json_build_object('store', l.store, 'url', l.url, 'metadata', l.metadata) order by l.store)
+      coalesce((select json_agg(json_build_object('store', l.store, 'url', l.url, 'metadata', l.metadata) order by l.id)
         from image_locations l where l.image_id = i.id), '[]'::json) as locations
     from images i`
 }

@@ -45,6 +45,7 @@ export interface NamespaceFilter { visibility?: string, resourceTypes?: string[]
 
 /** Every namespace `who` may see that passes the filter, in Glance's order (key, created_at, id). */
 export async function listNamespaces (sql: Sql, who: Identity, f: NamespaceFilter): Promise<NamespaceRecord[]> {
+  if (f.resourceTypes !== undefined && f.resourceTypes.length === 0) return []
   const seen = who.isAdmin
     ? sql`true`
     : who.projectId !== null ? sql`(owner = ${who.projectId} or visibility = 'public')` : sql`visibility = 'public'`

@@ -167,5 +167,14 @@ export const MIGRATIONS: Migration[] = [
       -- a hash index keeps only each value's hash: property filters (p.value = $1) still use it
       create index image_properties_value on image_properties using hash (value);
     `
+  },
+  {
+    version: 4,
+    name: 'upload leases: which gateway holds a saving image, and until when',
+    sql: `
+      alter table images add column upload_gateway text, add column upload_store text,
+        add column upload_lease_expires timestamptz;
+      create index images_upload_lease on images (upload_lease_expires) where status = 'saving';
+    `
   }
 ]

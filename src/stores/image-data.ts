@@ -34,6 +34,7 @@ export async function deleteImageData (ctx: AppContext, image: ImageRecord): Pro
     if (store === undefined) continue // a store no longer configured: nothing Glint can remove
     await removeImageCopy(ctx, store, image.id, location)
   }
+  await ctx.imageCache?.remove(image.id)
 }
 
 /** Removes one store's copy of the image's data, then its location; 409 while the copy is in use. */

@@ -12,7 +12,15 @@ export interface WorkerInit { store: StoreConfig }
 export interface UploadTask { op: 'upload', port: MessagePort, imageId: string, declaredSize: number }
 export interface DownloadTask { op: 'download', port: MessagePort, imageId: string, url: string, offset: number, length: number }
 export interface DeleteTask { op: 'delete', imageId: string, url: string }
-export type StoreTask = UploadTask | DownloadTask | DeleteTask
+/** Every piece of data the store holds for the image, finished or partial (crash recovery). */
+export interface PurgeTask { op: 'purge', imageId: string }
+/** The ids of every image the store holds data for, finished or partial. */
+export interface ListTask { op: 'list' }
+/** Copies the whole image into a local file (the image cache); resolves its size and md5. */
+export interface CacheTask { op: 'cache', imageId: string, url: string, path: string }
+/** Is the data at `url` there, and how big is it (glint adopt checks a Glance's locations with it) */
+export interface StatTask { op: 'stat', imageId: string, url: string }
+export type StoreTask = UploadTask | DownloadTask | DeleteTask | PurgeTask | ListTask | CacheTask | StatTask
 
 /** What the store worker returns for an upload: md5 and size it computed, where the data lives. */
 export interface StoredImage { size: number, checksum: string, url: string, metadata: Record<string, unknown> }

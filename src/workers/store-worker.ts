@@ -4,13 +4,14 @@
 
 import { workerData } from 'piscina'
 import type { MessagePort } from 'node:worker_threads'
+import { open } from 'node:fs/promises'
 import { fileBackend } from './backends/file.js'
 import { rbdBackend } from './backends/rbd.js'
 import { storeError, type Backend } from './backends/backend.js'
 import { StreamDigest } from './hashing.js'
 import {
   serializeError, type TaskOutcome, type DownloadControl, type DownloadTask, type StoreTask, type UploadMessage,
-  type StoredImage, type UploadTask, type WorkerInit
+  type StoredImage, type UploadTask, type WorkerInit, type CacheTask
 } from './protocol.js'
 
 const init = workerData as WorkerInit
@@ -30,6 +31,14 @@ async function perform (task: StoreTask): Promise<unknown> {
     case 'upload': return await upload(task)
     case 'download': return await download(task)
     case 'delete': return await backend.remove(task.imageId, task.url)
+    case 'purge': return await backend.purge(task.imageId)
+    case 'list': return await backend.list()
+    case 'cache': return await copyToFile(task)
+    case 'stat': {
+      const reader = await backend.openReader(task.imageId, task.url)
+      await reader.close()
+      return { size: reader.size }
+    }
   }
 }
 
@@ -146,4 +155,37 @@ async function download (task: DownloadTask): Promise<void> {
       fill(message.buffer)
     })
   }).finally(() => reader.close().catch(() => {}))
+}
+
+const CACHE_BUFFER_BYTES = 4 * 1024 * 1024
+
+/**
+ * Copies the image into `path` (the image cache's incomplete file): each buffer is read while
+ * the one before is written, md5 over everything; flushed to disk before it resolves.
+ */
+async function copyToFile (task: CacheTask): Promise<{ size: number, checksum: string }> {
+  const reader = await backend.openReader(task.imageId, task.url)
+  const file = await open(task.path, 'w')
+  try {
+    const md5 = new StreamDigest('md5')
+    const buffers = [new Uint8Array(CACHE_BUFFER_BYTES), new Uint8Array(CACHE_BUFFER_BYTES)]
+    let position = 0
+    let writing: Promise<unknown> = Promise.resolve()
+    for (let i = 0; position < reader.size; i ^= 1) {
+      const bytes = buffers[i]
+      const want = Math.min(bytes.byteLength, reader.size - position)
+      const n = await reader.read(bytes.subarray(0, want), position)
+      if (n !== want) throw storeError('EIO', `short read at ${position}: ${n} of ${want} bytes`)
+      await writing
+      md5.update(bytes.subarray(0, n))
+      writing = file.write(bytes, 0, n, position)
+      position += n
+    }
+    await writing
+    await file.sync()
+    return { size: md5.size, checksum: md5.hex() }
+  } finally {
+    await file.close().catch(() => {})
+    await reader.close().catch(() => {})
+  }
 }

@@ -8,28 +8,34 @@
 #   test/ceph/clusters.sh status [a|b]  one line per cluster: name dir fsid up|down
 #   test/ceph/clusters.sh env [a|b]     shell exports: GLINT_CEPH_A_CONF=..., GLINT_CEPH_B_CONF=...
 #
-# Each cluster is 1 mon + 1 mgr + 1 bluestore OSD (sparse file), bound to 127.0.0.1 only, with
-# everything (conf, keys, data, logs, pid files, sockets) in $GLINT_CEPH_DIR/<name>.
-# Environment: GLINT_CEPH_DIR (default /tmp/glint-ceph), GLINT_CEPH_STORE_GB (default 12).
+# Each cluster is 1 mon + 1 mgr + GLINT_CEPH_OSDS bluestore OSDs (sparse files), bound to
+# 127.0.0.1 only, with everything (conf, keys, data, logs, pid files, sockets) in
+# $GLINT_CEPH_DIR/<name>.
+# Environment: GLINT_CEPH_DIR (default /tmp/glint-ceph), GLINT_CEPH_STORE_GB (per OSD, default 12),
+# GLINT_CEPH_PORT_BASE (cluster a's ports, b's are 100 higher; default 16300), GLINT_CEPH_OSDS
+# (OSDs per cluster when it is built, default 1). A second pair beside the first, e.g.:
+#   GLINT_CEPH_DIR=/tmp/glint-ceph2 GLINT_CEPH_PORT_BASE=16500 GLINT_CEPH_OSDS=2 test/ceph/clusters.sh up
 # Background and measurements: /work/shared/reference/ceph-test-clusters.md.
 set -Eeuo pipefail
 
 CEPH_ROOT=$(realpath -m -- "${GLINT_CEPH_DIR:-/tmp/glint-ceph}")
 STORE_GB=${GLINT_CEPH_STORE_GB:-12}
-readonly CEPH_ROOT STORE_GB
+BASE_PORT=${GLINT_CEPH_PORT_BASE:-16300}
+OSDS=${GLINT_CEPH_OSDS:-1}
+readonly CEPH_ROOT STORE_GB BASE_PORT OSDS
 readonly ALL_CLUSTERS=(a b)
 # Ports base..base+99 belong to one cluster: mon on base (v2) and base+1 (v1), mgr/OSD in
 # base+10..base+99. Both ranges sit below the kernel's ephemeral range (32768+).
-declare -rA PORT_BASE=([a]=16300 [b]=16400)
+declare -rA PORT_BASE=([a]=$BASE_PORT [b]=$((BASE_PORT + 100)))
 readonly POOL=images
 readonly CONF_MARKER='# Written by test/ceph/clusters.sh'
-# The ports are fixed, so only one run per machine may change clusters at a time.
-readonly LOCK_FILE=/tmp/glint-ceph-clusters.lock
+# The ports are fixed per port base, so only one run per port base may change clusters at a time.
+if ((BASE_PORT == 16300)); then readonly LOCK_FILE=/tmp/glint-ceph-clusters.lock; else readonly LOCK_FILE=/tmp/glint-ceph-clusters-$BASE_PORT.lock; fi
 readonly CLI_TIMEOUT=20      # seconds; a ceph/rbd call against a dead cluster would block ~300 s
 readonly STOP_GRACE=10       # seconds between SIGTERM and SIGKILL
 
 # Per-cluster context, set by use_cluster inside that cluster's subshell.
-NAME='' DIR='' CONF='' PORT='' SETUP_LOG='' T0_US=0 STEP=''
+NAME='' DIR='' CONF='' PORT='' SETUP_LOG='' T0_US=0 STEP='' OSD_COUNT=1
 STARTED=()                   # daemons this run started: a failed run stops exactly those
 
 say() { printf '%s: %s\n' "${NAME:-clusters.sh}" "$*" >&2; }
@@ -49,7 +55,12 @@ use_cluster() {
 	SETUP_LOG=$DIR/log/setup.log
 	T0_US=$(now_us)
 	STARTED=()
+	# a built cluster keeps the OSD count it was built with
+	OSD_COUNT=$OSDS
+	if [[ -f $DIR/.built ]]; then OSD_COUNT=$(find "$DIR" -maxdepth 1 -name 'osd.*' -type d | wc -l); fi
 }
+
+osd_ids() { seq 0 $((OSD_COUNT - 1)); }
 
 ceph_cli() { timeout -k 3 "$CLI_TIMEOUT" ceph -c "$CONF" --connect-timeout 10 "$@"; }
 rbd_cli() { timeout -k 3 "$CLI_TIMEOUT" rbd -c "$CONF" "$@"; }
@@ -78,7 +89,11 @@ wait_for() {
 
 # ---------------------------------------------------------------- daemons and pid files
 
-daemon_names() { printf '%s\n' "osd.0" "mgr.$NAME" "mon.$NAME"; } # the stop order
+daemon_names() { # the stop order
+	local id
+	for id in $(osd_ids); do printf 'osd.%s\n' "$id"; done
+	printf '%s\n' "mgr.$NAME" "mon.$NAME"
+}
 
 # True if PID is alive and was started with this cluster's conf (guards against reused pids).
 pid_runs_this_cluster() {
@@ -192,10 +207,12 @@ on_cluster_exit() {
 
 mon_answers() { ceph_cli mon stat >/dev/null 2>&1; }
 
-osd_is_up() {
-	local dump
+osds_are_up() {
+	local dump id
 	dump=$(ceph_cli osd dump 2>/dev/null) || return 1
-	[[ $dump =~ (^|$'\n')osd\.0\ up\  ]]
+	for id in $(osd_ids); do
+		[[ $dump =~ (^|$'\n')osd\.$id\ up\  ]] || return 1
+	done
 }
 
 # All PGs active+clean, counted against the pools' pg_num from the mon: right after a restart
@@ -257,7 +274,7 @@ write_conf() {
 	local fsid=$1
 	cat >"$CONF" <<EOF
 $CONF_MARKER
-# Glint test cluster "$NAME": 1 mon + 1 mgr + 1 bluestore OSD on 127.0.0.1, all state in $DIR.
+# Glint test cluster "$NAME": 1 mon + 1 mgr + $OSD_COUNT bluestore OSD(s) on 127.0.0.1, all state in $DIR.
 [global]
 fsid = $fsid
 mon host = [v2:127.0.0.1:$PORT,v1:127.0.0.1:$((PORT + 1))]
@@ -362,21 +379,22 @@ create_mgr() {
 start_mgr() { launch_daemon "mgr.$NAME" ceph-mgr -c "$CONF" -i "$NAME"; }
 
 create_osd() {
-	local uuid key id
+	local want=$1 uuid key id
 	uuid=$(uuidgen)
 	key=$(ceph-authtool --gen-print-key)
-	printf '[osd.0]\n\tkey = %s\n' "$key" >"$DIR/osd.0/keyring"
+	printf '[osd.%s]\n\tkey = %s\n' "$want" "$key" >"$DIR/osd.$want/keyring"
 	printf '{"cephx_secret": "%s"}\n' "$key" >"$DIR/tmp/osd-secret.json"
 	# registers the OSD and its key (osd profile) in one call
 	id=$(ceph_cli osd new "$uuid" -i "$DIR/tmp/osd-secret.json" 2>>"$SETUP_LOG")
 	rm -f "$DIR/tmp/osd-secret.json"
-	[[ $id == 0 ]] || die "ceph osd new returned id '$id', expected 0"
-	quietly ceph-osd -c "$CONF" -i 0 --mkfs --osd-uuid "$uuid"
+	[[ $id == "$want" ]] || die "ceph osd new returned id '$id', expected $want"
+	quietly ceph-osd -c "$CONF" -i "$want" --mkfs --osd-uuid "$uuid"
 }
 
-start_osd() {
-	launch_daemon osd.0 ceph-osd -c "$CONF" -i 0
-	wait_for "osd.0 to be up" 60 osd_is_up
+start_osds() {
+	local id
+	for id in $(osd_ids); do launch_daemon "osd.$id" ceph-osd -c "$CONF" -i "$id"; done
+	wait_for "$OSD_COUNT OSD(s) to be up" 60 osds_are_up
 }
 
 create_pool() {
@@ -390,17 +408,18 @@ create_pool() {
 warn_if_disk_is_short() {
 	local avail_kb
 	avail_kb=$(df -Pk "$CEPH_ROOT" | awk 'NR == 2 { print $4 }')
-	((avail_kb / 1024 / 1024 >= STORE_GB)) ||
-		say "warning: only $((avail_kb / 1024 / 1024)) GiB free under $CEPH_ROOT; the OSD file can grow to ${STORE_GB} GiB"
+	((avail_kb / 1024 / 1024 >= STORE_GB * OSD_COUNT)) ||
+		say "warning: only $((avail_kb / 1024 / 1024)) GiB free under $CEPH_ROOT; the $OSD_COUNT OSD file(s) can grow to ${STORE_GB} GiB each"
 }
 
 build_cluster() {
-	local fsid
+	local fsid id
 	fsid=$(uuidgen)
 	ensure_mon_ports_free
 	mkdir -p "$DIR"
 	write_conf "$fsid" # first, so a half-built dir is still recognisably ours
-	mkdir -p "$DIR"/{run,log,crash,tmp,"mon.$NAME","mgr.$NAME",osd.0}
+	mkdir -p "$DIR"/{run,log,crash,tmp,"mon.$NAME","mgr.$NAME"}
+	for id in $(osd_ids); do mkdir -p "$DIR/osd.$id"; done
 	install -m 0666 /dev/null "$DIR/log/client.log" # clients of any user may log here
 	warn_if_disk_is_short
 	create_keyrings
@@ -408,8 +427,8 @@ build_cluster() {
 	start_mon
 	create_mgr
 	start_mgr
-	create_osd
-	start_osd
+	for id in $(osd_ids); do create_osd "$id"; done
+	start_osds
 	create_pool
 	touch "$DIR/.built" # from here on, `start` may bring this dir back
 	wait_for "pool $POOL to be usable with all PGs active+clean" 120 pool_is_usable
@@ -447,7 +466,7 @@ cluster_start() {
 		ensure_mon_ports_free
 		start_mon
 		start_mgr
-		start_osd
+		start_osds
 	fi
 	wait_for "pool $POOL to be usable with all PGs active+clean" 120 pool_is_usable
 	say "started in $(elapsed): pool $POOL usable"
@@ -549,6 +568,9 @@ main() {
 	*) usage ;;
 	esac
 	[[ $STORE_GB =~ ^[1-9][0-9]*$ ]] || die "GLINT_CEPH_STORE_GB must be a whole number of GiB, not '$STORE_GB'"
+	[[ $OSDS =~ ^[1-8]$ ]] || die "GLINT_CEPH_OSDS must be 1 to 8, not '$OSDS'"
+	[[ $BASE_PORT =~ ^[1-9][0-9]*$ ]] && ((BASE_PORT >= 1024 && BASE_PORT + 199 < 32768)) ||
+		die "GLINT_CEPH_PORT_BASE must leave base..base+199 between 1024 and 32767 (below the ephemeral range), not '$BASE_PORT'"
 	case $cmd in
 	up | down | start | stop)
 		[[ $cmd != start && $cmd != stop ]] || (($# == 2)) || usage

@@ -5,6 +5,8 @@ import { serveCommand } from './serve.js'
 import { uploadCommand } from './upload.js'
 import { copyCommand } from './copy.js'
 import { downloadCommand } from './download.js'
+import { adoptCommand } from './adopt.js'
 import { metadefsCommand } from './metadefs.js'
+import { orphansCommand } from './orphans.js'
 
-export const SUBCOMMANDS: Array<(program: Command) => void> = [serveCommand, uploadCommand, copyCommand, downloadCommand, metadefsCommand]
+export const SUBCOMMANDS: Array<(program: Command) => void> = [serveCommand, uploadCommand, copyCommand, downloadCommand, adoptCommand, metadefsCommand, orphansCommand]

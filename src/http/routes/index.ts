@@ -11,6 +11,7 @@ import { memberRoutes } from './members.js'
 import { tagRoutes } from './tags.js'
 import { actionRoutes } from './actions.js'
 import { importRoutes } from './import.js'
+import { cacheRoutes } from './cache.js'
 import { metadefSchemaRoutes } from './metadefs-schemas.js'
 import { metadefNamespaceRoutes } from './metadefs-namespaces.js'
 import { metadefObjectRoutes } from './metadefs-objects.js'
@@ -28,6 +29,7 @@ export const routes: Routes<AppContext> = {
   ...tagRoutes,
   ...actionRoutes,
   ...importRoutes,
+  ...cacheRoutes,
   ...metadefSchemaRoutes,
   ...metadefNamespaceRoutes,
   ...metadefObjectRoutes,

@@ -5,6 +5,7 @@ import type { AppContext } from '../../context.js'
 import { Errors } from '../../errors.js'
 import type { Exchange } from '../exchange.js'
 import { findNamespace, namespaceVisible, type NamespaceRecord } from '../../registry/metadefs-namespaces.js'
+import { hasNul } from '../../domain/storable.js'
 
 /**
  * - 'namespace': GET of the namespace itself (missing: "...namespace=X was not found.";
@@ -15,8 +16,12 @@ import { findNamespace, namespaceVisible, type NamespaceRecord } from '../../reg
 export type MissingStyle = 'namespace' | 'objects' | 'other'
 
 export async function visibleNamespace (ctx: AppContext, ex: Exchange, name: string, style: MissingStyle): Promise<NamespaceRecord> {
-  const ns = await findNamespace(ctx.sql, name)
+  // no stored name holds NUL (and PostgreSQL refuses it in a query)
+  const ns = hasNul(name) ? undefined : await findNamespace(ctx.sql, name)
   if (ns === undefined) throw style === 'other' ? Errors.metadefNamespaceMissing(name) : Errors.metadefNamespaceNotFound(name)
   if (!namespaceVisible(ns, ex.identity)) throw style === 'namespace' ? Errors.metadefNamespaceHidden() : Errors.metadefNamespaceMissing(name)
   return ns
 }
+
+/** A name from the path or query that nothing stored can have (PostgreSQL text holds no NUL). */
+export const unstorable = hasNul

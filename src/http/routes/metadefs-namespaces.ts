@@ -8,13 +8,13 @@ import { Errors } from '../../errors.js'
 import type { Exchange } from '../exchange.js'
 import type { Routes } from '../router.js'
 import { baseUrl } from './versions.js'
-import { visibleNamespace } from './metadefs-lookup.js'
+import { unstorable, visibleNamespace } from './metadefs-lookup.js'
 import { enforceMetadef } from '../../pipeline/metadef-policy.js'
 import { NAMESPACE_SCHEMA } from '../../domain/metadef-schemas.js'
 import { normalizeProperties, normalizeProperty } from '../../domain/metadef-property.js'
 import { isoTime } from '../../domain/image.js'
 import {
-  checkBody, formatAssociation, formatNamespace, formatObject, formatProperties, formatTag,
+  checkBody, checkDefinitions, formatAssociation, formatNamespace, formatObject, formatProperties, formatTag,
   NAMESPACE_SCHEMA_LINK, namespaceHref, pyUrlencode
 } from '../../domain/metadefs.js'
 import {
@@ -84,14 +84,14 @@ async function list (ex: Exchange, ctx: AppContext): Promise<void> {
   const markerName = ex.query.get('marker')
   let marker: NamespaceRecord | undefined
   if (markerName !== null && markerName !== '') {
-    marker = await findNamespace(ctx.sql, markerName)
+    marker = unstorable(markerName) ? undefined : await findNamespace(ctx.sql, markerName)
     if (marker === undefined) throw Errors.metadefNamespaceNotFound(markerName)
     if (!namespaceVisible(marker, ex.identity)) throw Errors.metadefMarkerHidden(markerName)
   }
   const resourceTypes = ex.query.get('resource_types')
   let rows = await listNamespaces(ctx.sql, ex.identity, {
     visibility,
-    resourceTypes: resourceTypes !== null ? resourceTypes.split(',') : undefined,
+    resourceTypes: resourceTypes !== null ? resourceTypes.split(',').filter((name) => !unstorable(name)) : undefined,
     sortKey,
     sortDir
   })
@@ -203,6 +203,8 @@ async function create (ex: Exchange, ctx: AppContext): Promise<void> {
   if (Array.isArray(body.objects) && body.objects.length > 0) enforceMetadef(ex.identity, 'add_metadef_object')
   if (body.properties !== undefined && Object.keys(body.properties).length > 0) enforceMetadef(ex.identity, 'add_metadef_property')
   if (Array.isArray(body.tags) && body.tags.length > 0) enforceMetadef(ex.identity, 'add_metadef_tag')
+  checkDefinitions(body.properties)
+  for (const o of body.objects ?? []) checkDefinitions(o.properties, o.name)
   for (const item of [...(body.objects ?? []), ...(body.resource_type_associations ?? []), ...(body.tags ?? [])]) {
     if (typeof item.name !== 'string') throw Errors.metadefSchemaInvalid('namespace', "'name' is a required property")
   }

@@ -5,13 +5,13 @@ import type { AppContext } from '../../context.js'
 import { Errors } from '../../errors.js'
 import type { Exchange } from '../exchange.js'
 import type { Routes } from '../router.js'
-import { visibleNamespace } from './metadefs-lookup.js'
+import { unstorable, visibleNamespace } from './metadefs-lookup.js'
 import { checkListQuery } from './metadefs-query.js'
 import { enforceMetadef } from '../../pipeline/metadef-policy.js'
 import { OBJECT_PROPERTY_SCHEMA, OBJECT_SCHEMA } from '../../domain/metadef-schemas.js'
 import { normalizeProperties } from '../../domain/metadef-property.js'
 import { isoTime } from '../../domain/image.js'
-import { checkBody, formatObject, OBJECT_SCHEMA_LINK, objectHref } from '../../domain/metadefs.js'
+import { checkBody, checkDefinitions, formatObject, OBJECT_SCHEMA_LINK, objectHref } from '../../domain/metadefs.js'
 import { deleteNamespaceContent } from '../../registry/metadefs-namespaces.js'
 import { deleteObject, findObject, insertObject, listObjects, updateObject, type ObjectRecord, type ObjectValues } from '../../registry/metadefs-objects.js'
 
@@ -40,7 +40,7 @@ function savedView (row: ObjectRecord, body: Record<string, any>, namespace: str
 }
 
 async function existing (ctx: AppContext, namespaceId: number, name: string): Promise<ObjectRecord> {
-  const row = await findObject(ctx.sql, namespaceId, name)
+  const row = unstorable(name) ? undefined : await findObject(ctx.sql, namespaceId, name)
   if (row === undefined) throw Errors.metadefObjectNotFound(name)
   return row
 }
@@ -58,6 +58,7 @@ async function create (ex: Exchange, ctx: AppContext): Promise<void> {
   checkBody(ex.body, OBJECT_SCHEMA, READ_ONLY)
   const body = ex.body as Record<string, any>
   for (const definition of Object.values(body.properties ?? {})) checkBody(definition, OBJECT_PROPERTY_SCHEMA, [])
+  checkDefinitions(body.properties)
   const ns = await visibleNamespace(ctx, ex, ex.params[0], 'objects')
   enforceMetadef(ex.identity, 'add_metadef_object')
   const now = new Date()
@@ -73,6 +74,7 @@ async function show (ex: Exchange, ctx: AppContext): Promise<void> {
 
 async function update (ex: Exchange, ctx: AppContext): Promise<void> {
   checkBody(ex.body, OBJECT_SCHEMA, READ_ONLY)
+  checkDefinitions(ex.body.properties)
   const ns = await visibleNamespace(ctx, ex, ex.params[0], 'objects')
   enforceMetadef(ex.identity, 'modify_metadef_object')
   const before = await existing(ctx, ns.id, ex.params[1])

@@ -5,11 +5,11 @@ import type { AppContext } from '../../context.js'
 import { Errors } from '../../errors.js'
 import type { Exchange } from '../exchange.js'
 import type { Routes } from '../router.js'
-import { visibleNamespace } from './metadefs-lookup.js'
+import { unstorable, visibleNamespace } from './metadefs-lookup.js'
 import { enforceMetadef } from '../../pipeline/metadef-policy.js'
 import { PROPERTY_SCHEMA } from '../../domain/metadef-schemas.js'
 import { normalizeProperty } from '../../domain/metadef-property.js'
-import { checkBody, formatProperties, formatProperty } from '../../domain/metadefs.js'
+import { checkBody, checkDefinitions, formatProperties, formatProperty } from '../../domain/metadefs.js'
 import { deleteNamespaceContent } from '../../registry/metadefs-namespaces.js'
 import { deleteProperty, findProperty, insertProperty, listProperties, updateProperty, type PropertyRecord } from '../../registry/metadefs-properties.js'
 import { listAssociations, resourceTypeExists } from '../../registry/metadefs-resource-types.js'
@@ -17,7 +17,7 @@ import { listAssociations, resourceTypeExists } from '../../registry/metadefs-re
 const READ_ONLY = ['created_at', 'updated_at']
 
 async function existing (ctx: AppContext, namespaceId: number, name: string): Promise<PropertyRecord> {
-  const row = await findProperty(ctx.sql, namespaceId, name)
+  const row = unstorable(name) ? undefined : await findProperty(ctx.sql, namespaceId, name)
   if (row === undefined) throw Errors.metadefPropertyNotFound(name)
   return row
 }
@@ -35,6 +35,7 @@ async function list (ex: Exchange, ctx: AppContext): Promise<void> {
 
 async function create (ex: Exchange, ctx: AppContext): Promise<void> {
   checkBody(ex.body, PROPERTY_SCHEMA, READ_ONLY)
+  checkDefinitions({ [String(ex.body.name)]: ex.body })
   const ns = await visibleNamespace(ctx, ex, ex.params[0], 'other')
   enforceMetadef(ex.identity, 'add_metadef_property')
   const row = await insertProperty(ctx.sql, ns.id, ns.namespace, String(ex.body.name), definitionOf(ex.body), new Date())
@@ -49,7 +50,7 @@ async function show (ex: Exchange, ctx: AppContext): Promise<void> {
   if (resourceType !== null && resourceType !== '') {
     // ?resource_type=: the name is given with that resource type's prefix (hw_cpu_policy)
     enforceMetadef(ex.identity, 'get_metadef_resource_type')
-    if (!await resourceTypeExists(ctx.sql, resourceType)) throw Errors.metadefResourceTypeNotFound(resourceType)
+    if (unstorable(resourceType) || !await resourceTypeExists(ctx.sql, resourceType)) throw Errors.metadefResourceTypeNotFound(resourceType)
     const association = (await listAssociations(ctx.sql, [ns.id])).find((a) => a.name === resourceType)
     if (association === undefined) throw Errors.metadefAssociationNotFound(resourceType, ns.namespace)
     const prefix = association.prefix
@@ -61,6 +62,7 @@ async function show (ex: Exchange, ctx: AppContext): Promise<void> {
 
 async function update (ex: Exchange, ctx: AppContext): Promise<void> {
   checkBody(ex.body, PROPERTY_SCHEMA, READ_ONLY)
+  checkDefinitions({ [String(ex.body.name)]: ex.body })
   const ns = await visibleNamespace(ctx, ex, ex.params[0], 'other')
   enforceMetadef(ex.identity, 'modify_metadef_property')
   const before = await existing(ctx, ns.id, ex.params[1])

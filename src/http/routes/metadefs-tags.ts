@@ -6,7 +6,7 @@ import type { AppContext } from '../../context.js'
 import { Errors } from '../../errors.js'
 import type { Exchange } from '../exchange.js'
 import type { Routes } from '../router.js'
-import { visibleNamespace } from './metadefs-lookup.js'
+import { unstorable, visibleNamespace } from './metadefs-lookup.js'
 import { checkListQuery } from './metadefs-query.js'
 import { enforceMetadef } from '../../pipeline/metadef-policy.js'
 import { TAG_LIST_SCHEMA, TAG_SCHEMA } from '../../domain/metadef-schemas.js'
@@ -17,7 +17,7 @@ import { deleteTag, findTag, insertTag, insertTags, listTags, renameTag, TAG_SOR
 const READ_ONLY = ['created_at', 'updated_at']
 
 async function existing (ctx: AppContext, namespaceId: number, name: string): Promise<TagRecord> {
-  const row = await findTag(ctx.sql, namespaceId, name)
+  const row = unstorable(name) ? undefined : await findTag(ctx.sql, namespaceId, name)
   if (row === undefined) throw Errors.metadefTagNotFound(name)
   return row
 }

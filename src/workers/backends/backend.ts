@@ -22,6 +22,10 @@ export interface Backend {
   openReader (imageId: string, url: string): Promise<ImageReader>
   /** Removes the image's data; an image already gone is not an error. */
   remove (imageId: string, url: string): Promise<void>
+  /** Removes all the store holds for the image, partial uploads included (crash recovery). */
+  purge (imageId: string): Promise<void>
+  /** The ids of the images the store holds data for, partial uploads included. */
+  list (): Promise<string[]>
   close (): Promise<void>
 }
 

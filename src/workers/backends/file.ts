@@ -3,7 +3,7 @@
 // then renamed into place, so a crash or a failed upload never leaves a file that looks
 // complete.
 
-import { open, rename, unlink, access, type FileHandle } from 'node:fs/promises'
+import { open, rename, unlink, access, readdir, type FileHandle } from 'node:fs/promises'
 import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
@@ -81,7 +81,28 @@ export function fileBackend (config: FileStoreConfig): Backend {
     await unlink(path).catch((err) => { if (err.code !== 'ENOENT') throw describe(err, config.dir) })
   }
 
-  return { createWriter, openReader, remove, close: async () => {} }
+  // Uploads write `.<id>.<random>.partial` and rename it to `<id>` once durable.
+  const PARTIAL = /^\.([0-9a-f-]{36})\.[0-9a-f]+\.partial$/
+  const FINAL = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
+
+  async function list (): Promise<string[]> {
+    const ids = new Set<string>()
+    for (const name of await readdir(config.dir).catch((err) => { throw describe(err, config.dir) })) {
+      const id = FINAL.test(name) ? name : PARTIAL.exec(name)?.[1]
+      if (id !== undefined) ids.add(id)
+    }
+    return [...ids]
+  }
+
+  async function purge (imageId: string): Promise<void> {
+    for (const name of await readdir(config.dir).catch((err) => { throw describe(err, config.dir) })) {
+      if (name === imageId || PARTIAL.exec(name)?.[1] === imageId) {
+        await unlink(join(config.dir, name)).catch((err) => { if (err.code !== 'ENOENT') throw describe(err, config.dir) })
+      }
+    }
+  }
+
+  return { createWriter, openReader, remove, purge, list, close: async () => {} }
 }
 
 async function exists (path: string): Promise<boolean> {

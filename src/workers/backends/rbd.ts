@@ -135,7 +135,12 @@ export function rbdBackend (config: RbdStoreConfig): Backend {
     await cluster?.shutdown().catch(() => {})
   }
 
-  return { createWriter, openReader, remove, close }
+  async function list (): Promise<string[]> {
+    const { pool } = await connection()
+    return await pool.list()
+  }
+
+  return { createWriter, openReader, remove, purge: remove, list, close }
 }
 
 /**
