@@ -127,6 +127,8 @@ const HONOURED = new Set([
   '[DEFAULT] show_image_direct_url', '[DEFAULT] show_multiple_locations', '[DEFAULT] enabled_backends', '[DEFAULT] image_property_quota',
   '[DEFAULT] image_tag_quota', '[DEFAULT] image_member_quota', '[DEFAULT] limit_param_default', '[DEFAULT] api_limit_max',
   '[DEFAULT] public_endpoint', '[DEFAULT] client_socket_timeout', '[DEFAULT] hashing_algorithm', '[DEFAULT] debug',
+  // the image cache's (it is on only with a +caching flavor, as in Glance)
+  '[DEFAULT] image_cache_max_size', '[DEFAULT] image_cache_stall_time', '[DEFAULT] image_cache_dir',
   '[glance_store] default_backend', '[glance_store] stores', '[glance_store] default_store', '[glance_store] filesystem_store_datadir',
   '[glance_store] filesystem_store_chunk_size', '[glance_store] filesystem_thin_provisioning', '[glance_store] rbd_store_chunk_size',
   '[glance_store] rbd_store_pool', '[glance_store] rbd_store_user', '[glance_store] rbd_store_ceph_conf', '[glance_store] rados_connect_timeout',
