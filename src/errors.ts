@@ -62,6 +62,10 @@ export const Errors = {
   imageInUse: define('GLINT_IMAGE_IN_USE', 409, (id) => `Image ${id} could not be deleted because it is in use: The image cannot be deleted because it is in use through the backend store outside of Glance.`),
   notOwner: define('GLINT_NOT_OWNER', 403, () => 'You do not own this image'),
   forbidden: define('GLINT_FORBIDDEN', 403, (what) => `You are not authorized to complete ${what} action.`),
+  // ImageAPIPolicy turns a refusal on an image the caller may not even see into a bare 404
+  imageHidden: define('GLINT_IMAGE_NOT_FOUND', 404, () => 'The resource could not be found.'),
+  // add_image refused by policy for another project's image (Glance's wording has no full stop here)
+  ownerPolicyForbidden: define('GLINT_OWNER_FORBIDDEN', 403, (owner) => `You are not permitted to create images owned by '${owner}'`),
   ownerForbidden: define('GLINT_OWNER_FORBIDDEN', 403, (owner) => `You are not permitted to create images owned by '${owner}'.`),
   readOnly: define('GLINT_READ_ONLY', 403, (attr) => `Attribute '${attr}' is read-only.`),
   reserved: define('GLINT_RESERVED', 403, (attr) => `Attribute '${attr}' is reserved.`),
@@ -134,7 +138,6 @@ export const Errors = {
   // image cache (glance/api/v2/cached_images.py)
   cacheNotActive: define('GLINT_CACHE_NOT_ACTIVE', 400, () => 'Only images with status active can be targeted for queueing'),
   badCacheClearTarget: define('GLINT_CACHE_CLEAR_TARGET', 400, () => "If provided 'x-image-cache-clear-target' must be 'cache', 'queue' or empty string."),
-  storesInfoDetailForbidden: define('GLINT_STORES_DETAIL_FORBIDDEN', 403, () => 'You are not authorized to complete stores_info_detail action.'),
 
   // metadata definitions (glance/api/v2/metadef_*.py and glance/common/exception.py word them)
   metadefSchemaInvalid: define('GLINT_METADEF_SCHEMA_INVALID', 400, (schema, detail) => `Provided object does not match schema '${schema}': ${detail}`),

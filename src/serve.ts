@@ -10,6 +10,9 @@ import { createHashers } from './stores/hashers.js'
 import { fanOut } from './stores/fanout.js'
 import { openImageCache } from './stores/image-cache.js'
 import { authLayer } from './pipeline/auth.js'
+import { createPolicy, PolicyFileError, type Policy } from './pipeline/policy/enforcer.js'
+import { loadPropertyRules, PropertyProtectionError, type PropertyRules } from './pipeline/property-protection.js'
+import type { Identity } from './identity.js'
 import { startServer } from './http/app.js'
 import { stalledWrites } from './http/stalled-writes.js'
 import { routes } from './http/routes/index.js'
@@ -18,13 +21,31 @@ import { startSweeper, type Gateway } from './recovery/sweep.js'
 import { watchRegistry } from './metrics/registry.js'
 import { startMetricsServer, type MetricsServer } from './metrics/server.js'
 
+/**
+ * Glance's context.is_admin is the policy's `context_is_admin` rule, decided once per request;
+ * the unauthenticated mode stays admin whatever the rules say, as Glance's does.
+ */
+function adminByPolicy<R extends Identity | Promise<Identity>> (authenticate: (headers: Record<string, string>) => R, policy: Policy, noauth: boolean): (headers: Record<string, string>) => R {
+  if (noauth) return authenticate
+  const decide = (identity: Identity): Identity => ({ ...identity, isAdmin: policy.isAdmin(identity) })
+  return (headers) => {
+    const identity = authenticate(headers)
+    return (identity instanceof Promise ? identity.then(decide) : decide(identity as Identity)) as R
+  }
+}
+
 export async function serve (configFile: string | undefined): Promise<void> {
   const log = createLogger()
   let config
+  let policy: Policy
+  let propertyRules: PropertyRules | undefined
   try {
     config = loadConfig(configFile)
+    policy = createPolicy({ ...config.policy })
+    const protection = config.propertyProtection
+    if (protection.file !== undefined) propertyRules = loadPropertyRules(protection.file, protection.format)
   } catch (err) {
-    if (err instanceof ConfigError) {
+    if (err instanceof ConfigError || err instanceof PolicyFileError || err instanceof PropertyProtectionError) {
       process.stderr.write(`glint: ${err.message}\n`)
       process.exit(2)
     }
@@ -49,7 +70,9 @@ export async function serve (configFile: string | undefined): Promise<void> {
     imageCache: config.imageCache === undefined ? undefined : openImageCache(config.imageCache, { sql: registry.sql, stores, log }),
     stalledWrites: stalledWrites(config.clientSocketTimeoutSec),
     log,
-    authenticate: authLayer({ mode: config.authMode, defaultProjectId: config.defaultProjectId, defaultUserId: config.defaultUserId })
+    authenticate: adminByPolicy(authLayer({ mode: config.authMode, defaultProjectId: config.defaultProjectId, defaultUserId: config.defaultUserId }), policy, config.authMode === 'noauth'),
+    policy,
+    propertyRules
   }
   const sweeper = startSweeper({ sql: registry.sql, stores, log, gateway })
   const server = await startServer(ctx, routes)

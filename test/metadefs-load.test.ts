@@ -181,3 +181,19 @@ t.test('merge, prefer-new, overwrite, unload and export', async (t) => {
   t.equal((await metadefs(db.url, 'load', join(out, 'TestLoad.json'))).code, 0, 'an exported file loads back')
   t.equal((await show()).description, 'second')
 })
+
+t.test('loading into the embedded registry, then serving it', async (t) => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'glint-metadefs-embedded-'))
+  t.teardown(() => rmSync(dataDir, { recursive: true, force: true }))
+  const file = join(dataDir, 'one.json')
+  writeFileSync(file, JSON.stringify({ namespace: 'Test::Embedded', visibility: 'public', properties: { p: { title: 'P', type: 'string' } } }))
+  const env = { ...process.env, GLINT_DATA_DIR: dataDir } as Record<string, string>
+  delete env.DATABASE_URL
+  const { stdout } = await run(process.execPath, ['bin/glint.js', 'metadefs', 'load', file], { cwd: ROOT, env })
+  t.match(stdout, /loaded 1 namespaces/)
+  const glint = await startGlint({ env: { GLINT_DATA_DIR: dataDir } })
+  t.teardown(() => glint.stop())
+  const shown = await glint.request('GET', '/v2/metadefs/namespaces/Test::Embedded')
+  t.equal(shown.status, 200)
+  t.same(shown.json.properties, { p: { type: 'string', title: 'P' } })
+})

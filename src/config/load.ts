@@ -2,12 +2,12 @@
 // Unknown options become warnings; a malformed line or value stops the start with an error
 // that names the file, the line and the option.
 
-import { readFileSync } from 'node:fs'
-import { resolve } from 'node:path'
+import { existsSync, readFileSync } from 'node:fs'
+import { dirname, isAbsolute, resolve } from 'node:path'
 import { IniSyntaxError, parseOsloIni, type ParsedConfig } from './oslo-ini.js'
 import {
   DATABASE_OPTIONS, DEFAULT_OPTIONS, FILE_STORE_OPTIONS, GLANCE_STORE_OPTIONS, IMAGE_FORMAT_OPTIONS, LEGACY_STORE_OPTIONS, OSLO_MIDDLEWARE_OPTIONS, PASTE_OPTIONS,
-  RBD_STORE_OPTIONS, type OptionSpec
+  POLICY_OPTIONS, RBD_STORE_OPTIONS, type OptionSpec
 } from './options.js'
 import { nodeHashName, supportedHashAlgorithms } from './hash-algorithms.js'
 
@@ -55,6 +55,10 @@ export interface Config {
   shutdownTimeoutSec: number
   /** how long a client may take nothing from a response before it is closed (0: forever) */
   clientSocketTimeoutSec: number
+  /** [oslo_policy]: the policy file (undefined: Glance's defaults only) and oslo.policy's switches */
+  policy: { file?: string, enforceNewDefaults: boolean, enforceScope: boolean, defaultRule: string }
+  /** property_protection_file and its rule format; undefined file: no protections */
+  propertyProtection: { file?: string, format: 'roles' | 'policies' }
   /** seconds an upload's lease lasts unless renewed (src/recovery/sweep.ts) */
   uploadLeaseSec: number
   /** window memory of shared downloads (fanout.ts): per read of an image, and in total, in bytes */
@@ -105,6 +109,7 @@ export function loadConfig (configFile: string | undefined, env: NodeJS.ProcessE
   const paste = reader.section(sectionOf('paste_deploy'), 'paste_deploy', PASTE_OPTIONS, ignored)
   const middleware = reader.section(sectionOf('oslo_middleware'), 'oslo_middleware', OSLO_MIDDLEWARE_OPTIONS, ignored)
   const imageFormat = reader.section(sectionOf('image_format'), 'image_format', IMAGE_FORMAT_OPTIONS, ignored)
+  const osloPolicy = reader.section(sectionOf('oslo_policy'), 'oslo_policy', POLICY_OPTIONS, ignored)
 
   // An empty variable (`DATABASE_URL= npm start`) means unset, as in a shell's own tests.
   const fromEnv = (name: string): string | undefined => (env[name] === '' ? undefined : env[name])
@@ -115,7 +120,7 @@ export function loadConfig (configFile: string | undefined, env: NodeJS.ProcessE
     throw new ConfigError(`${where}: [glance_store] default_backend = ${defaultStore} is not one of enabled_backends (${stores.map((s) => s.id).join(', ')})`)
   }
 
-  const knownSections = new Set(['DEFAULT', 'glance_store', 'database', 'paste_deploy', 'image_format', 'oslo_middleware', ...stores.map((s) => s.id.toLowerCase())])
+  const knownSections = new Set(['DEFAULT', 'glance_store', 'database', 'paste_deploy', 'image_format', 'oslo_middleware', 'oslo_policy', ...stores.map((s) => s.id.toLowerCase())])
   for (const name of Object.keys(parsed.sections)) {
     if (!knownSections.has(name)) ignored.push(`[${name}]`)
   }
@@ -170,6 +175,8 @@ export function loadConfig (configFile: string | undefined, env: NodeJS.ProcessE
     debug: defaults.debug as boolean,
     shutdownTimeoutSec: defaults.shutdown_timeout as number,
     clientSocketTimeoutSec: defaults.client_socket_timeout as number,
+    policy: readPolicyOptions(osloPolicy, defaults, configFile, reader, where),
+    propertyProtection: readPropertyProtection(defaults, configFile, reader, where),
     uploadLeaseSec: defaults.upload_lease_timeout as number,
     fanout: { windowBytes: (defaults.fanout_window_mb as number) * 1024 * 1024, totalBytes: (defaults.fanout_memory_mb as number) * 1024 * 1024 },
     imageCache: imageCacheOf(flavor, defaults, `${where}: line ${reader.lineOf('paste_deploy', 'flavor')}`),
@@ -206,6 +213,40 @@ function hashingAlgorithmOf (name: string, where: string): string {
   if (nodeHashName(name) !== undefined) return name
   throw new ConfigError(`${where}: [DEFAULT] hashing_algorithm = ${name}: not a hash algorithm Glint can compute as Glance does; ` +
     `use one of ${supportedHashAlgorithms().join(', ')}`)
+}
+
+/** A file named relative to the config file's directory, as oslo.config finds it. */
+function besideConfig (file: string, configFile: string | undefined): string {
+  return isAbsolute(file) ? file : resolve(configFile === undefined ? '.' : dirname(configFile), file)
+}
+
+function readPolicyOptions (section: Section, defaults: Section, configFile: string | undefined, reader: OptionReader, where: string): Config['policy'] {
+  const enforceNewDefaults = section.enforce_new_defaults as boolean
+  if (defaults.enforce_secure_rbac !== enforceNewDefaults) {
+    throw new ConfigError(`${where}: [DEFAULT] enforce_secure_rbac does not match [oslo_policy] enforce_new_defaults. ` +
+      'Please set both to True to enable secure RBAC personas. Otherwise, make sure both are False.')
+  }
+  const named = section.policy_file as string
+  let file: string | undefined = besideConfig(named, configFile)
+  if (!existsSync(file)) {
+    // oslo.policy runs on its defaults when the default policy.yaml is absent; a file the
+    // operator named must exist.
+    if (reader.lineOf('oslo_policy', 'policy_file') > 0) throw new ConfigError(`${where}: line ${reader.lineOf('oslo_policy', 'policy_file')}: [oslo_policy] policy_file ${file} does not exist`)
+    file = undefined
+  }
+  return { file, enforceNewDefaults, enforceScope: section.enforce_scope as boolean, defaultRule: section.policy_default_rule as string }
+}
+
+function readPropertyProtection (defaults: Section, configFile: string | undefined, reader: OptionReader, where: string): Config['propertyProtection'] {
+  const format = defaults.property_protection_rule_format as string
+  if (format !== 'roles' && format !== 'policies') {
+    throw new ConfigError(`${where}: line ${reader.lineOf('DEFAULT', 'property_protection_rule_format')}: property_protection_rule_format must be roles or policies, got ${format}`)
+  }
+  const named = defaults.property_protection_file as string | undefined
+  if (named === undefined || named === '') return { format }
+  const file = besideConfig(named, configFile)
+  if (!existsSync(file)) throw new ConfigError(`${where}: line ${reader.lineOf('DEFAULT', 'property_protection_file')}: property_protection_file ${file} does not exist`)
+  return { file, format }
 }
 
 /** Glance caches images when its paste pipeline has the cache middleware (+caching, +cachemanagement). */

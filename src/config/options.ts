@@ -48,7 +48,11 @@ export const DEFAULT_OPTIONS: Record<string, OptionSpec> = {
   image_cache_max_size: { type: 'int', default: 10 * 1024 ** 3, min: 0 },
   image_cache_stall_time: { type: 'int', default: 86400, min: 1 },
   // the log level (Glint logs NDJSON to stdout; log_file, log_dir, use_syslog... are reported as not supported)
-  debug: { type: 'bool', default: false }
+  debug: { type: 'bool', default: false },
+  // Glance 25.1 refuses to start unless this equals [oslo_policy] enforce_new_defaults
+  enforce_secure_rbac: { type: 'bool', default: false },
+  property_protection_file: { type: 'string' },
+  property_protection_rule_format: { type: 'string', default: 'roles' }
 }
 
 export const GLANCE_STORE_OPTIONS: Record<string, OptionSpec> = {
@@ -108,4 +112,11 @@ export const OSLO_MIDDLEWARE_OPTIONS: Record<string, OptionSpec> = {
 
 export const PASTE_OPTIONS: Record<string, OptionSpec> = {
   flavor: { type: 'string' }
+}
+
+export const POLICY_OPTIONS: Record<string, OptionSpec> = {
+  policy_file: { type: 'string', default: 'policy.yaml' },
+  enforce_new_defaults: { type: 'bool', default: false },
+  enforce_scope: { type: 'bool', default: false },
+  policy_default_rule: { type: 'string', default: 'default' }
 }

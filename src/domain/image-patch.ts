@@ -4,12 +4,11 @@
 
 import { Errors } from '../errors.js'
 import type { Config } from '../config/load.js'
-import type { Identity } from '../identity.js'
 import type { ImageChanges, ImageRecord } from '../registry/images.js'
 import type { PatchOp } from './json-patch.js'
 import { assertStorable } from './storable.js'
 import {
-  BASE_COLUMNS, assertMayModify, assertMayShare, assertPropertyName, assertTagsValid, assertWritable,
+  BASE_COLUMNS, assertPropertyName, assertTagsValid, assertWritable,
   countedProperties, schemaViolation
 } from './image.js'
 
@@ -54,7 +53,7 @@ function locationsViolation (value: unknown): string | undefined {
 }
 
 /** Applies `changes` in order to a copy of `image` and returns what one save must write. */
-export function applyPatch (image: ImageRecord, changes: PatchOp[], who: Identity, config: Config): ImageChanges {
+export function applyPatch (image: ImageRecord, changes: PatchOp[], config: Config): ImageChanges {
   const columns: Record<string, unknown> = {}
   // A Map: property names come from clients ("__proto__" is a valid one)
   const properties = new Map(Object.entries(image.properties))
@@ -72,14 +71,10 @@ export function applyPatch (image: ImageRecord, changes: PatchOp[], who: Identit
 
   for (const change of changes) {
     const name = change.path[0]
-    // Glance's order: the visibility policy, then the legacy ownership check (modify_image)
-    if (name === 'visibility' && change.op !== 'remove') assertMayShare(name, change.value, who)
-    assertMayModify(who, image)
     if (name === 'locations') {
       if (!config.showMultipleLocations) throw Errors.locationsHidden(change.op === 'replace' ? 'update' : change.op)
       throw Errors.locationsNotPatchable()
     }
-    if (name === 'owner' && change.op !== 'remove' && !who.isAdmin) throw Errors.ownerUpdateForbidden()
     switch (change.op) {
       case 'replace':
         if (!exists(name)) throw Errors.propertyMissing(name)

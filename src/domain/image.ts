@@ -86,25 +86,12 @@ export function assertWritable (key: string): void {
   if (RESERVED.has(key) || key.startsWith('os_glance')) throw Errors.reserved(key)
 }
 
-/** Visibility and ownership a caller may give an image (section 4.4). */
-export function assertMayShare (key: string, value: unknown, who: Identity): void {
-  if (key === 'visibility' && value === 'public' && !who.isAdmin) throw Errors.forbidden('publicize_image')
-  if (key === 'owner' && !who.isAdmin && value !== who.projectId) throw Errors.ownerForbidden(String(value))
-}
-
-/** A valid tag list, deduplicated (tags are a set); `max` < 0 means no quota, as in Glance. */
 export function assertTagsValid (tags: unknown, max: number): string[] {
   const why = schemaViolation('tags', tags)
   if (why !== undefined) throw Errors.schemaInvalid(why)
   const unique = [...new Set(tags as string[])]
   if (max >= 0 && unique.length > max) throw Errors.tooManyTags(unique.length, max)
   return unique
-}
-
-/** Glance's legacy check for modify/upload/delete/(de|re)activate: admin, or the owning project. */
-export function assertMayModify (who: Identity, image: { owner: string | null }): void {
-  if (who.isAdmin) return
-  if (image.owner === null || who.projectId === null || image.owner !== who.projectId) throw Errors.notOwner()
 }
 
 /** Extra properties that count against image_property_quota (the os_glance namespace is the server's). */

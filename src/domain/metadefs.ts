@@ -144,6 +144,25 @@ export function checkDefinitions (properties: unknown, owner = ''): void {
   }
 }
 
+/**
+ * Whether `row` comes after `marker` in the order (keys..., all in `dir`) PostgreSQL sorts them,
+ * nulls last ascending: how oslo.db's paginate_query pages from a marker.
+ */
+export function comesAfter (row: object, marker: object, keys: string[], dir: 'asc' | 'desc'): boolean {
+  for (const key of keys) {
+    const x = (row as Record<string, unknown>)[key]
+    const y = (marker as Record<string, unknown>)[key]
+    const xv = x instanceof Date ? x.getTime() : x as any
+    const yv = y instanceof Date ? y.getTime() : y as any
+    const c = xv === yv ? 0 : xv === null ? 1 : yv === null ? -1 : xv < yv ? -1 : 1
+    if (c !== 0) return dir === 'asc' ? c > 0 : c < 0
+  }
+  return false
+}
+
+/** The sort keys Glance pages by: the one asked for, then created_at and id. */
+export const pagingKeys = (sortKey: string): string[] => [sortKey, 'created_at', 'id'].filter((k, i, all) => all.indexOf(k) === i)
+
 /** Python's urlencode of query parameters (quote_plus), as Glance builds its paging links. */
 export function pyUrlencode (params: Array<[string, string]>): string {
   const quote = (s: string): string => encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`).replace(/%20/g, '+')

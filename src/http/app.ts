@@ -23,6 +23,8 @@ export interface Server {
 export function startServer (ctx: AppContext, routes: Routes<AppContext>): Promise<Server> {
   const match = createRouter(routes)
   const inFlight = new Set<Exchange>()
+  /** Work that outlives its response and must end before the process does (see Exchange.linger). */
+  const lingering = new Set<Promise<void>>()
   let idle: (() => void) | undefined
 
   const logRequest = (ex: Exchange): void => {
@@ -43,6 +45,10 @@ export function startServer (ctx: AppContext, routes: Routes<AppContext>): Promi
   app.any('/*', (res, req) => {
     const ex = new Exchange(res, req)
     ex.onFinished = logRequest
+    ex.onLinger = (work) => {
+      const tracked: Promise<void> = work.then(() => {}, () => {}).finally(() => lingering.delete(tracked))
+      lingering.add(tracked)
+    }
     inFlight.add(ex)
     try {
       dispatch(ex)
@@ -106,9 +112,13 @@ export function startServer (ctx: AppContext, routes: Routes<AppContext>): Promi
               idle = () => { clearTimeout(timer); done() }
             })
           }
+          // Closing runs each exchange's abort handlers, which start their cleanup (an upload
+          // removes its partial data); the stores must still be open while it runs.
           for (const ex of inFlight) if (!ex.aborted) ex.res.close()
-          // close() exists in the v20.30 binary but not in its typings
-          ;(app as unknown as { close: () => void }).close()
+          app.close()
+          if (lingering.size > 0) {
+            await Promise.race([Promise.all(lingering), new Promise((done) => setTimeout(done, timeoutMs).unref())])
+          }
         }
       })
     })

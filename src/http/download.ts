@@ -4,7 +4,7 @@
 import type { AppContext } from '../context.js'
 import { Errors } from '../errors.js'
 import type { Exchange } from './exchange.js'
-import { visibleImage } from './routes/images.js'
+import { run, targetImage } from '../pipeline/index.js'
 import { storeFailure } from '../stores/image-data.js'
 
 export interface ByteRange { start: number, end: number }
@@ -39,8 +39,10 @@ export function parseRange (ex: Exchange, size: number): ByteRange | undefined {
 }
 
 export async function sendImageData (ex: Exchange, ctx: AppContext): Promise<void> {
-  const image = await visibleImage(ctx, ex, ex.params[0])
-  if (image.status === 'deactivated' && !ex.identity.isAdmin) throw Errors.deactivated()
+  const { image, sent } = await run({
+    kind: 'image.download', ctx, identity: ex.identity, requestId: ex.requestId,
+    image: await targetImage(ctx, ex.identity, ex.params[0])
+  })
   if (image.locations.length === 0 || image.status !== 'active' && image.status !== 'deactivated') {
     ex.empty(204)
     return
@@ -73,7 +75,9 @@ export async function sendImageData (ex: Exchange, ctx: AppContext): Promise<voi
   for (const { store, url } of sources) {
     if (store === undefined) continue
     try {
-      ex.bytesSent = await ctx.downloads.stream(store, image.id, url, size, offset, length, sink)
+      const bytes = await ctx.downloads.stream(store, image.id, url, size, offset, length, sink)
+      ex.bytesSent = bytes
+      sent(bytes, ex.aborted ? new Error('client disconnected') : undefined)
       if (!ex.aborted) ex.complete()
       if (range === undefined && store !== cached?.store && !ex.aborted) ctx.imageCache?.served(image)
       return

@@ -37,6 +37,7 @@ export class Exchange {
   private readonly uwsCloses: boolean
   private abortHandlers: Array<() => void> = []
   onFinished?: (ex: Exchange) => void
+  onLinger?: (work: Promise<unknown>) => void
 
   constructor (readonly res: HttpResponse, req: HttpRequest) {
     this.method = req.getCaseSensitiveMethod().toUpperCase()
@@ -60,6 +61,9 @@ export class Exchange {
   }
 
   onAbort (fn: () => void): void { this.abortHandlers.push(fn) }
+
+  /** Work that may outlive the response (undoing an aborted upload): shutdown waits for it. */
+  linger (work: Promise<unknown>): void { this.onLinger?.(work) }
 
   get hasBody (): boolean {
     const length = this.headers['content-length']

@@ -1,4 +1,4 @@
-// PUT /v2/images/{id}/file: the body streams chunk by chunk through the upload layers
+// PUT /v2/images/{id}/file: the body streams chunk by chunk through the chain's upload
 // (src/pipeline/lifecycle.ts) into the store worker; never whole in memory. The socket is
 // paused while the layers consult the registry and whenever the upload's window of buffers
 // is full, so a slow store slows the client instead of filling memory.
@@ -7,9 +7,8 @@ import type { AppContext } from '../context.js'
 import { Errors } from '../errors.js'
 import type { Exchange } from './exchange.js'
 import type { Upload, UploadSink } from '../pipeline/lifecycle.js'
-import { dispatchUpload } from '../pipeline/upload.js'
+import { run, targetImage } from '../pipeline/index.js'
 import { storeFailure } from '../stores/image-data.js'
-import { visibleImage } from './routes/images.js'
 
 export function receiveUpload (ex: Exchange, ctx: AppContext): void {
   const type = (ex.headers['content-type'] ?? '').split(';')[0].trim()
@@ -36,10 +35,12 @@ export function receiveUpload (ex: Exchange, ctx: AppContext): void {
   const fail = (err: unknown): void => {
     if (failed) return
     failed = true
+    // No sink yet: the dispatch is still running (it aborts itself when it sees `failed`)
+    // or it threw, and then every layer has already undone its own part.
+    const undone = sink?.abort(err) ?? Promise.resolve()
+    ex.linger(undone)
     void (async () => {
-      // No sink yet: the dispatch is still running (it aborts itself when it sees `failed`)
-      // or it threw, and then every layer has already undone its own part.
-      await sink?.abort(err)
+      await undone
       if (ex.aborted) return
       // uWS reads and drops the rest of the body, which keeps the connection usable and
       // lets the client read our answer (closing with unread input would reset it).
@@ -88,10 +89,11 @@ export function receiveUpload (ex: Exchange, ctx: AppContext): void {
   })
   ex.res.pause()
 
-  void (async () => {
-    const image = await visibleImage(ctx, ex, ex.params[0])
+  // Lingers: a shutdown while the layers prepare must let them undo what they did.
+  ex.linger((async () => {
+    const image = await targetImage(ctx, ex.identity, ex.params[0])
     upload = { ctx, identity: ex.identity, image, storeId: ex.headers['x-image-meta-store'], declaredSize, received: 0, limit: Infinity }
-    const opened = await dispatchUpload(upload)
+    const opened = await run({ kind: 'image.upload', ctx, identity: ex.identity, requestId: ex.requestId, image, upload })
     // The client left (or a chunk failed) while the layers prepared: undo them, open nothing more.
     if (failed) { await opened.abort(new Error('upload ended before it started')); return }
     sink = opened
@@ -99,5 +101,5 @@ export function receiveUpload (ex: Exchange, ctx: AppContext): void {
     for (const chunk of early.splice(0)) sink.write(chunk)
     if (ended) { await finish(); return }
     if (!failed) resumeSocket()
-  })().catch(fail)
+  })().catch(fail))
 }

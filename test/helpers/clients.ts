@@ -60,7 +60,8 @@ export interface Clients {
   cleanup: () => void
 }
 
-export function clients (url: string, opts: { concurrency?: number, cwd?: string } = {}): Clients {
+/** `timeoutMs`: how long one client command may run before it is killed (default 120 s). */
+export function clients (url: string, opts: { concurrency?: number, cwd?: string, timeoutMs?: number } = {}): Clients {
   const home = mkdtempSync(join(tmpdir(), 'glint-clients-home-'))
   const env: Record<string, string> = {}
   for (const [key, value] of Object.entries(process.env)) {
@@ -77,7 +78,7 @@ export function clients (url: string, opts: { concurrency?: number, cwd?: string
     let both = ''
     child.stdout.on('data', (d: Buffer) => { out.push(d); both += d.toString() })
     child.stderr.on('data', (d: Buffer) => { err.push(d); both += d.toString() })
-    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000)
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 120_000)
     child.on('error', (e) => { clearTimeout(timer); reject(e) })
     child.on('close', (code) => {
       clearTimeout(timer)

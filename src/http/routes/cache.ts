@@ -1,5 +1,5 @@
-// Glance's cache management API (v2.14+, PUT since 2.16), admin-only as Glance's cache_list,
-// cache_image and cache_delete policies. Served only while the image cache is on; otherwise
+// Glance's cache management API (v2.14+, PUT since 2.16), behind Glance's cache_list,
+// cache_image and cache_delete policies (admin only by default). Served only while the image cache is on; otherwise
 // these paths answer 404 as in a Glance without the cache.
 
 import type { AppContext } from '../../context.js'
@@ -14,7 +14,7 @@ type CachePolicy = 'cache_list' | 'cache_image' | 'cache_delete'
 /** The cache, for an admin; 404 when the cache is off, 403 for anyone else. */
 function cacheFor (ex: Exchange, ctx: AppContext, policy: CachePolicy): ImageCache {
   if (ctx.imageCache === undefined) throw Errors.routeNotFound()
-  if (!ex.identity.isAdmin) throw Errors.forbidden(policy)
+  ctx.policy.enforce(ex.identity, policy, {})
   return ctx.imageCache
 }
 

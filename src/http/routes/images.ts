@@ -7,32 +7,22 @@ import { Errors } from '../../errors.js'
 import type { Exchange } from '../exchange.js'
 import type { Routes } from '../router.js'
 import { baseUrl } from './versions.js'
-import { BASE_COLUMNS, assertMayModify, assertMayShare, assertPropertyName, assertTagsValid, assertWritable, countedProperties, formatImage, schemaViolation } from '../../domain/image.js'
+import { BASE_COLUMNS, assertPropertyName, assertTagsValid, assertWritable, formatImage, schemaViolation } from '../../domain/image.js'
 import { assertStorable } from '../../domain/storable.js'
-import { findImage, insertImage, softDelete, type NewImage } from '../../registry/images.js'
-import { listImages } from '../../registry/list.js'
+import type { NewImage } from '../../registry/images.js'
 import { parseListQuery } from '../../domain/list-query.js'
-import { deleteImageData } from '../../stores/image-data.js'
+import { run, targetImage } from '../../pipeline/index.js'
 import { patchImage } from './image-update.js'
 import { IMPORT_METHODS } from './import.js'
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
-
-export function assertUuid (id: string): void {
-  if (!UUID.test(id)) throw Errors.imageNotFound(id)
-}
-
 /** The image, if it exists and the caller may see it: 404 otherwise (never 403, section 4.1). */
 export async function visibleImage (ctx: AppContext, ex: Exchange, id: string) {
-  assertUuid(id)
-  const image = await findImage(ctx.sql, id, ex.identity)
-  if (image === undefined) throw Errors.imageNotFound(id)
-  return image
+  return await targetImage(ctx, ex.identity, id)
 }
 
-/** Owner (or admin) only, as Glance's legacy checks for modify/upload/delete. */
-export function assertOwner (ex: Exchange, image: { owner: string | null }): void {
-  assertMayModify(ex.identity, image)
+/** The fields every operation carries. */
+export function opBase (ex: Exchange, ctx: AppContext) {
+  return { ctx, identity: ex.identity, requestId: ex.requestId }
 }
 
 function storeHeaders (ctx: AppContext): Record<string, string> {
@@ -58,38 +48,26 @@ async function createImage (ex: Exchange, ctx: AppContext): Promise<void> {
     const why = schemaViolation(key, value)
     if (why !== undefined) throw Errors.schemaInvalid(why)
     assertStorable(key, value)
-    assertMayShare(key, value, ex.identity)
     if (BASE_COLUMNS.has(key)) (image.columns as Record<string, unknown>)[key] = value
     // kernel_id/ramdisk_id may be null (Nova snapshots send that): a null extra property is simply not set
     else if (value !== null) image.properties[key] = value as string
   }
-  const properties = countedProperties(Object.keys(image.properties))
-  const maxProperties = ctx.config.quotas.properties
-  if (maxProperties >= 0 && properties > maxProperties) throw Errors.tooManyProperties(properties, maxProperties)
-  // A caller of no project would make an image nobody owns (visible to all): only an admin may.
-  if (image.columns.owner === undefined && ex.identity.projectId === null && !ex.identity.isAdmin) throw Errors.forbidden('add_image')
   if (image.columns.owner === undefined) image.columns.owner = ex.identity.projectId
-  try {
-    await insertImage(ctx.sql, image)
-  } catch (err) {
-    if ((err as { code?: string }).code === '23505') throw Errors.imageExists(image.id)
-    throw err
-  }
-  const created = await findImage(ctx.sql, image.id)
-  ex.json(201, formatImage(created!, ctx.config, ex.identity), {
+  const created = await run({ kind: 'image.create', ...opBase(ex, ctx), input: image })
+  ex.json(201, formatImage(created, ctx.config, ex.identity), {
     Location: `${baseUrl(ctx, ex)}/v2/images/${image.id}`,
     ...storeHeaders(ctx)
   })
 }
 
 async function showImage (ex: Exchange, ctx: AppContext): Promise<void> {
-  const image = await visibleImage(ctx, ex, ex.params[0])
+  const image = await run({ kind: 'image.show', ...opBase(ex, ctx), image: await visibleImage(ctx, ex, ex.params[0]) })
   ex.json(200, formatImage(image, ctx.config, ex.identity))
 }
 
 async function listAll (ex: Exchange, ctx: AppContext): Promise<void> {
   const query = parseListQuery(ex.query, ctx.config)
-  const page = await listImages(ctx.sql, query, ex.identity)
+  const page = await run({ kind: 'image.list', ...opBase(ex, ctx), query })
   const body: Record<string, unknown> = {
     images: page.images.map((image) => formatImage(image, ctx.config, ex.identity)),
     first: query.first,
@@ -100,13 +78,7 @@ async function listAll (ex: Exchange, ctx: AppContext): Promise<void> {
 }
 
 async function deleteImage (ex: Exchange, ctx: AppContext): Promise<void> {
-  const image = await visibleImage(ctx, ex, ex.params[0])
-  assertOwner(ex, image)
-  if (image.protected) throw Errors.imageProtected(image.id)
-  // Data first: a store that refuses (a COW clone still uses the RBD snapshot) answers 409
-  // and the image keeps every location.
-  await deleteImageData(ctx, image)
-  await softDelete(ctx.sql, image.id)
+  await run({ kind: 'image.delete', ...opBase(ex, ctx), image: await visibleImage(ctx, ex, ex.params[0]) })
   ex.empty(204)
 }
 

@@ -14,18 +14,18 @@ import { NAMESPACE_SCHEMA } from '../../domain/metadef-schemas.js'
 import { normalizeProperties, normalizeProperty } from '../../domain/metadef-property.js'
 import { isoTime } from '../../domain/image.js'
 import {
-  checkBody, checkDefinitions, formatAssociation, formatNamespace, formatObject, formatProperties, formatTag,
-  NAMESPACE_SCHEMA_LINK, namespaceHref, pyUrlencode
+  checkBody, checkDefinitions, comesAfter, formatAssociation, formatNamespace, formatObject, formatProperties, formatTag,
+  NAMESPACE_SCHEMA_LINK, namespaceHref, pagingKeys, pyUrlencode
 } from '../../domain/metadefs.js'
 import {
-  deleteNamespace, findNamespace, insertNamespace, listNamespaces, namespaceVisible, NAMESPACE_SORT_KEYS,
+  deleteNamespace, findNamespace, listNamespaces, namespaceVisible, NAMESPACE_SORT_KEYS,
   updateNamespace, type NamespaceRecord, type NamespaceValues
 } from '../../registry/metadefs-namespaces.js'
-import { insertAssociation, listAssociations } from '../../registry/metadefs-resource-types.js'
-import { insertObject, listObjects } from '../../registry/metadefs-objects.js'
-import { insertProperty, listProperties } from '../../registry/metadefs-properties.js'
-import { insertTag, listTags } from '../../registry/metadefs-tags.js'
-import type { Sql } from 'postgres'
+import { createNamespaceWithContents } from '../../registry/metadefs-create.js'
+import { listAssociations } from '../../registry/metadefs-resource-types.js'
+import { listObjects } from '../../registry/metadefs-objects.js'
+import { listProperties } from '../../registry/metadefs-properties.js'
+import { listTags } from '../../registry/metadefs-tags.js'
 
 const READ_ONLY = ['self', 'schema', 'created_at', 'updated_at']
 
@@ -49,25 +49,6 @@ function parseLimit (raw: string | null, ctx: AppContext): number {
   const limit = Math.min(ctx.config.limitMax, Number(raw))
   if (limit < 0) throw Errors.badLimit('limit param must be positive')
   return limit
-}
-
-// PostgreSQL's order: nulls sort as larger than any value.
-function compareBy (a: NamespaceRecord, b: NamespaceRecord, keys: string[], dir: 'asc' | 'desc'): number {
-  for (const key of keys) {
-    const x = (a as any)[key]
-    const y = (b as any)[key]
-    let c = 0
-    if (x === null && y === null) c = 0
-    else if (x === null) c = 1
-    else if (y === null) c = -1
-    else {
-      const xv = x instanceof Date ? x.getTime() : x
-      const yv = y instanceof Date ? y.getTime() : y
-      c = xv < yv ? -1 : xv > yv ? 1 : 0
-    }
-    if (c !== 0) return dir === 'asc' ? c : -c
-  }
-  return 0
 }
 
 async function list (ex: Exchange, ctx: AppContext): Promise<void> {
@@ -95,8 +76,7 @@ async function list (ex: Exchange, ctx: AppContext): Promise<void> {
     sortKey,
     sortDir
   })
-  const keys = [sortKey, 'created_at', 'id'].filter((k, i, all) => all.indexOf(k) === i)
-  if (marker !== undefined) rows = rows.filter((row) => compareBy(row, marker, keys, sortDir) > 0)
+  if (marker !== undefined) rows = rows.filter((row) => comesAfter(row, marker, pagingKeys(sortKey), sortDir))
   const page = rows.slice(0, limit)
 
   const associations = await listAssociations(ctx.sql, page.map((ns) => ns.id))
@@ -146,28 +126,6 @@ function valuesFromBody (body: Record<string, any>, ex: Exchange): NamespaceValu
   }
 }
 
-/** Creates the namespace and everything the body brings, in Glance's order, atomically. */
-async function createWithContents (sql: Sql, values: NamespaceValues, body: Record<string, any>): Promise<NamespaceRecord> {
-  return await sql.begin(async (tx) => {
-    const t = tx as unknown as Sql
-    const now = new Date()
-    const ns = await insertNamespace(t, values, now)
-    for (const a of body.resource_type_associations ?? []) {
-      await insertAssociation(t, ns.id, ns.namespace, { name: a.name, prefix: a.prefix ?? null, properties_target: a.properties_target ?? null }, now)
-    }
-    for (const o of body.objects ?? []) {
-      await insertObject(t, ns.id, ns.namespace, {
-        name: o.name, description: o.description ?? null, required: o.required ?? null, properties: normalizeProperties(o.properties)
-      }, now)
-    }
-    for (const tag of body.tags ?? []) await insertTag(t, ns.id, ns.namespace, tag.name, now)
-    for (const [name, definition] of Object.entries(body.properties ?? {})) {
-      await insertProperty(t, ns.id, ns.namespace, name, normalizeProperty(definition), now)
-    }
-    return ns
-  })
-}
-
 /** What POST answers: the namespace's row, and the rest as the request gave it (Glance echoes it). */
 function createdView (ns: NamespaceRecord, body: Record<string, any>): Record<string, unknown> {
   const out: Record<string, unknown> = {}
@@ -208,7 +166,12 @@ async function create (ex: Exchange, ctx: AppContext): Promise<void> {
   for (const item of [...(body.objects ?? []), ...(body.resource_type_associations ?? []), ...(body.tags ?? [])]) {
     if (typeof item.name !== 'string') throw Errors.metadefSchemaInvalid('namespace', "'name' is a required property")
   }
-  const ns = await createWithContents(ctx.sql, valuesFromBody(body, ex), body)
+  const ns = await createNamespaceWithContents(ctx.sql, valuesFromBody(body, ex), {
+    associations: (body.resource_type_associations ?? []).map((a: any) => ({ name: a.name, prefix: a.prefix ?? null, properties_target: a.properties_target ?? null })),
+    objects: (body.objects ?? []).map((o: any) => ({ name: o.name, description: o.description ?? null, required: o.required ?? null, properties: normalizeProperties(o.properties) })),
+    tags: (body.tags ?? []).map((tag: any) => tag.name),
+    properties: Object.entries(body.properties ?? {}).map(([name, definition]) => ({ name, definition: normalizeProperty(definition) }))
+  })
   ex.json(201, createdView(ns, body), { Location: `${baseUrl(ctx, ex)}${namespaceHref(ns.namespace)}` })
 }
 

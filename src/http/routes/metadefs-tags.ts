@@ -10,7 +10,7 @@ import { unstorable, visibleNamespace } from './metadefs-lookup.js'
 import { checkListQuery } from './metadefs-query.js'
 import { enforceMetadef } from '../../pipeline/metadef-policy.js'
 import { TAG_LIST_SCHEMA, TAG_SCHEMA } from '../../domain/metadef-schemas.js'
-import { boolFromString, checkBody, formatTag } from '../../domain/metadefs.js'
+import { boolFromString, checkBody, comesAfter, formatTag, pagingKeys } from '../../domain/metadefs.js'
 import { deleteNamespaceContent } from '../../registry/metadefs-namespaces.js'
 import { deleteTag, findTag, insertTag, insertTags, listTags, renameTag, TAG_SORT_KEYS, type TagRecord } from '../../registry/metadefs-tags.js'
 
@@ -22,19 +22,6 @@ async function existing (ctx: AppContext, namespaceId: number, name: string): Pr
   return row
 }
 
-// PostgreSQL's order, nulls larger than any value
-function after (row: TagRecord, marker: TagRecord, keys: string[], dir: 'asc' | 'desc'): boolean {
-  for (const key of keys) {
-    const x = (row as any)[key]
-    const y = (marker as any)[key]
-    const xv = x instanceof Date ? x.getTime() : x
-    const yv = y instanceof Date ? y.getTime() : y
-    const c = xv === yv ? 0 : xv === null ? 1 : yv === null ? -1 : xv < yv ? -1 : 1
-    if (c !== 0) return dir === 'asc' ? c > 0 : c < 0
-  }
-  return false
-}
-
 async function list (ex: Exchange, ctx: AppContext): Promise<void> {
   const query = checkListQuery(ex, { zeroLimit: true })
   if (!TAG_SORT_KEYS.includes(query.sortKey)) throw Errors.metadefBadSortKey(query.sortKey)
@@ -42,8 +29,7 @@ async function list (ex: Exchange, ctx: AppContext): Promise<void> {
   enforceMetadef(ex.identity, 'get_metadef_tags')
   const marker = query.marker !== undefined ? await existing(ctx, ns.id, query.marker) : undefined
   let rows = await listTags(ctx.sql, ns.id, query.sortKey, query.sortDir)
-  const keys = [query.sortKey, 'created_at', 'id'].filter((k, i, all) => all.indexOf(k) === i)
-  if (marker !== undefined) rows = rows.filter((row) => after(row, marker, keys, query.sortDir))
+  if (marker !== undefined) rows = rows.filter((row) => comesAfter(row, marker, pagingKeys(query.sortKey), query.sortDir))
   if (query.limit !== undefined) rows = rows.slice(0, query.limit)
   ex.json(200, { tags: rows.map((t) => formatTag(t, false)) })
 }

@@ -1,11 +1,12 @@
-// Multi-store discovery and per-store data removal (sections 1.12 and 2).
+// Multi-store discovery and per-store data removal (sections 1.12 and 2), through the chain
+// (policy: stores_info_detail, get_image_location + delete_image_location; location: the removal).
 
 import type { AppContext } from '../../context.js'
 import { Errors } from '../../errors.js'
 import type { Exchange } from '../exchange.js'
 import type { Routes } from '../router.js'
-import { assertOwner, visibleImage } from './images.js'
-import { removeImageCopy } from '../../stores/image-data.js'
+import { opBase, visibleImage } from './images.js'
+import { run } from '../../pipeline/index.js'
 
 function storeInfo (ctx: AppContext, detail: boolean): unknown {
   return {
@@ -27,13 +28,7 @@ async function deleteFromStore (ex: Exchange, ctx: AppContext): Promise<void> {
   const [storeId, imageId] = ex.params
   const store = ctx.stores.get(storeId)
   if (store === undefined) throw Errors.unknownStore(storeId)
-  const image = await visibleImage(ctx, ex, imageId)
-  assertOwner(ex, image)
-  if (image.status !== 'active') throw Errors.invalidStatusTransition(`It's not allowed to remove image data from store if image status is not 'active'`)
-  const location = image.locations.find((l) => l.store === storeId)
-  if (location === undefined) throw Errors.storeNotHolding(imageId, storeId)
-  if (image.locations.length === 1) throw Errors.lastLocation()
-  await removeImageCopy(ctx, store, imageId, location)
+  await run({ kind: 'store.delete', ...opBase(ex, ctx), image: await visibleImage(ctx, ex, imageId), store })
   ex.empty(204)
 }
 
@@ -41,8 +36,8 @@ export const storeRoutes: Routes<AppContext> = {
   '/v2/info/stores': { GET: { handle: (ex, ctx) => ex.json(200, storeInfo(ctx, false)) } },
   '/v2/info/stores/detail': {
     GET: {
-      handle: (ex, ctx) => {
-        if (!ex.identity.isAdmin) throw Errors.storesInfoDetailForbidden()
+      handle: async (ex, ctx) => {
+        await run({ kind: 'stores.detail', ...opBase(ex, ctx) })
         ex.json(200, storeInfo(ctx, true))
       }
     }

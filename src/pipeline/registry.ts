@@ -1,0 +1,121 @@
+// The innermost layer: each operation's reads and writes in the registry (src/registry), and
+// for uploads the store session that receives the bytes (./store-upload.ts).
+
+import { Errors } from '../errors.js'
+import { findImage, insertImage, moveStatus, softDelete, updateImage, type ImageRecord } from '../registry/images.js'
+import { listImages } from '../registry/list.js'
+import { addMember, findMember, listMembers, removeMember, setMemberStatus } from '../registry/members.js'
+import { addTag, removeTag } from '../registry/tags.js'
+import { insertTask, tasksOfImage, updateImportState } from '../registry/tasks.js'
+import { FORMAT_ATTRIBUTES, FORMAT_MUTABLE_STATUSES, applyPatch } from '../domain/image-patch.js'
+import { MEMBER_STATUSES } from '../domain/member.js'
+import { hasNul } from '../domain/storable.js'
+import type { Dispatch, Op } from './chain.js'
+import { storeUpload } from './store-upload.js'
+import { formatLayer } from './format.js'
+
+async function reload (op: { ctx: { sql: any }, image: ImageRecord }): Promise<ImageRecord> {
+  const now = await findImage(op.ctx.sql, op.image.id)
+  if (now === undefined) throw Errors.imageNotFound(op.image.id)
+  return now
+}
+
+/** Deactivate/reactivate: idempotent compare-and-set; if the status moved underneath, decide again. */
+async function transition (op: Op<'image.deactivate' | 'image.reactivate'>, name: string, from: string, to: string): Promise<void> {
+  let status = op.image.status
+  while (status !== to) {
+    if (status !== from) throw Errors.invalidStatusTransition(`Not allowed to ${name} image in status '${status}'`)
+    if (await moveStatus(op.ctx.sql, op.image.id, [from], to)) return
+    status = (await reload(op)).status
+  }
+}
+
+export const registry: Dispatch = async (op) => {
+  const { ctx, identity: who } = op
+  const sql = ctx.sql
+  switch (op.kind) {
+    case 'image.create':
+      try {
+        await insertImage(sql, op.input)
+      } catch (err) {
+        if ((err as { code?: string }).code === '23505') throw Errors.imageExists(op.input.id)
+        throw err
+      }
+      return (await findImage(sql, op.input.id))!
+    case 'image.show': return op.image
+    case 'image.list': return await listImages(sql, op.query, who)
+    case 'image.update': {
+      // Glance saves nothing for an empty patch
+      if (op.changes.length === 0) return op.image
+      const save = applyPatch(op.image, op.changes, ctx.config)
+      const formats = Object.keys(save.columns).filter((name) => FORMAT_ATTRIBUTES.has(name))
+      if (formats.length > 0) save.whileStatus = FORMAT_MUTABLE_STATUSES
+      if (!await updateImage(sql, op.image.id, save)) {
+        // Deleted meanwhile, or data arrived and fixed the formats
+        await reload(op)
+        throw Errors.formatLocked(formats[0])
+      }
+      return await reload(op)
+    }
+    case 'image.delete': await softDelete(sql, op.image.id); return
+    // the format layer inspects the bytes on their way into the store session
+    case 'image.upload': return await formatLayer(storeUpload)(op.upload)
+    case 'image.download': return { image: op.image, sent: () => {} }
+    case 'image.deactivate': return await transition(op, 'deactivate', 'active', 'deactivated')
+    case 'image.reactivate': return await transition(op, 'reactivate', 'deactivated', 'active')
+    case 'image.import': {
+      const taskId = crypto.randomUUID()
+      let locked = false
+      await updateImportState(sql, op.image.id, (state) => {
+        if (state.task !== undefined) return
+        locked = true
+        for (const id of op.request.stores) { state.importing.add(id); state.failed.delete(id) }
+        return { task: taskId }
+      })
+      if (!locked) throw Errors.importConflict('Image has active task')
+      await insertTask(sql, {
+        id: taskId,
+        owner: op.image.owner ?? who.projectId ?? '',
+        image_id: op.image.id,
+        request_id: op.requestId,
+        user_id: who.userId,
+        input: { image_id: op.image.id, import_req: op.request.body, backend: op.request.stores }
+      })
+      return { taskId }
+    }
+    case 'image.tasks': return await tasksOfImage(sql, op.image.id)
+    case 'tag.add': {
+      const limit = op.limit ?? -1
+      const result = await addTag(sql, op.image.id, op.tag, limit)
+      if (result.outcome === 'gone') throw Errors.imageNotFound(op.image.id)
+      if (result.outcome === 'over-quota') throw Errors.tooManyTags(result.attempted, limit)
+      return
+    }
+    case 'tag.delete': {
+      // No stored tag holds a NUL: the registry could not even compare one
+      const result = hasNul(op.tag) ? 'absent' : await removeTag(sql, op.image.id, op.tag)
+      if (result === 'gone') throw Errors.imageNotFound(op.image.id)
+      if (result === 'absent') throw Errors.tagNotFound(op.tag)
+      return
+    }
+    case 'member.list': return await listMembers(sql, op.image, who)
+    case 'member.show': {
+      // a NUL can be in no member id (PostgreSQL refuses it in text)
+      const row = hasNul(op.member) ? undefined : await findMember(sql, op.image, op.member, who)
+      if (row === undefined) throw Errors.memberNotFound(op.member, op.image.id)
+      return row
+    }
+    case 'member.create': return await addMember(sql, op.image.id, op.member, op.limit ?? -1)
+    case 'member.update': {
+      if (hasNul(op.member) || await findMember(sql, op.image, op.member, who) === undefined) throw Errors.memberNotFound(op.member, op.image.id)
+      if (typeof op.status !== 'string' || !MEMBER_STATUSES.includes(op.status)) throw Errors.badMemberStatus()
+      const row = await setMemberStatus(sql, op.image.id, op.member, op.status)
+      if (row === undefined) throw Errors.memberNotFound(op.member, op.image.id)
+      return row
+    }
+    case 'member.delete':
+      if (hasNul(op.member) || !await removeMember(sql, op.image.id, op.member)) throw Errors.memberNotFound(op.member, op.image.id)
+      return
+    case 'store.delete': case 'stores.detail': return
+  }
+}
