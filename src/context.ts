@@ -3,7 +3,8 @@
 import type { Logger } from 'pino'
 import type { Sql } from 'postgres'
 import type { Config } from './config/load.js'
-import type { Identity } from './identity.js'
+import type { Authenticate } from './pipeline/auth.js'
+import type { KeystoneClient } from './keystone/client.js'
 import type { StoreSet } from './stores/stores.js'
 import type { Hashers } from './stores/hashers.js'
 import type { Downloads } from './stores/fanout.js'
@@ -26,7 +27,9 @@ export interface AppContext {
   log: Logger
   /** this process among the gateways sharing the registry (upload leases) */
   gateway: Gateway
-  authenticate: (headers: Record<string, string>) => Identity
+  /** Keystone, when [paste_deploy] flavor = keystone (tokens, unified limits) */
+  keystone?: KeystoneClient
+  authenticate: Authenticate
   /** [oslo_policy]: enforce(identity, action, target) for every API action */
   policy: Policy
   /** property_protection_file's rules; undefined when none is configured */

@@ -6,6 +6,8 @@ export class GlintError extends Error {
   readonly code: string
   readonly status: number
   headers?: Record<string, string>
+  /** A body that is always sent as it is, whatever the Accept header (keystonemiddleware's 401). */
+  fixedBody?: { type: string, text: string }
   constructor (code: string, status: number, message: string, headers?: Record<string, string>) {
     super(message)
     this.name = 'GlintError'
@@ -52,6 +54,12 @@ export const Errors = {
     { 'Accept-Patch': 'application/openstack-images-v2.0-json-patch, application/openstack-images-v2.1-json-patch' }),
   // WebOb's HTTPUnauthorized text: Glance's ContextMiddleware raises it without one of its own
   unauthorized: define('GLINT_UNAUTHORIZED', 401, () => 'This server could not verify that you are authorized to access the document you requested. Either you supplied the wrong credentials (e.g., bad password), or your browser does not understand how to supply the credentials required.'),
+  registryUnavailable: define('GLINT_REGISTRY_UNAVAILABLE', 503, () => 'The image registry is not available. Please try again later.'),
+  // keystonemiddleware's auth_token answers for Glance, in JSON whatever the client accepts
+  keystoneUnauthorized: (uri: string) => Object.assign(
+    new GlintError('GLINT_UNAUTHORIZED', 401, 'The request you have made requires authentication.', { 'WWW-Authenticate': `Keystone uri="${uri}"` }),
+    { fixedBody: { type: 'application/json; charset=UTF-8', text: '{"error": {"code": 401, "title": "Unauthorized", "message": "The request you have made requires authentication."}}' } }),
+  keystoneUnavailable: define('GLINT_KEYSTONE_UNAVAILABLE', 503, () => 'The Keystone service is temporarily unavailable.'),
   registryTimeout: define('GLINT_REGISTRY_TIMEOUT', 503, () => 'The image registry did not answer in time. Please try again later.'),
   internal: define('GLINT_INTERNAL', 500, () => 'The server has either erred or is incapable of performing the requested operation.'),
 

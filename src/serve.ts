@@ -10,6 +10,7 @@ import { createHashers } from './stores/hashers.js'
 import { fanOut } from './stores/fanout.js'
 import { openImageCache } from './stores/image-cache.js'
 import { authLayer } from './pipeline/auth.js'
+import { keystoneClient, type KeystoneClient } from './keystone/client.js'
 import { createPolicy, PolicyFileError, type Policy } from './pipeline/policy/enforcer.js'
 import { loadPropertyRules, PropertyProtectionError, type PropertyRules } from './pipeline/property-protection.js'
 import type { Identity } from './identity.js'
@@ -53,13 +54,17 @@ export async function serve (configFile: string | undefined): Promise<void> {
   }
   if (config.debug && process.env.GLINT_LOG_LEVEL === undefined) log.level = 'debug'
   if (config.ignored.length > 0) log.warn({ options: config.ignored }, 'options Glint does not use were ignored')
+  for (const notice of config.notices) log.warn(notice)
 
   const registry = await openRegistry({ url: config.databaseUrl, poolSize: config.dbPoolSize, dataDir: config.dataDir, queryTimeoutSec: config.dbQueryTimeoutSec })
   log.info({ mode: registry.mode, applied: registry.applied }, 'registry ready')
   const stores = createStores(config.stores, config.defaultStore)
   const hashers = createHashers(config.workers > 0 ? config.workers : availableParallelism())
 
-  const gateway: Gateway = { id: `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`, leaseSeconds: config.uploadLeaseSec }
+  const keystone: KeystoneClient | undefined = config.keystone === undefined
+    ? undefined
+    : keystoneClient({ ...config.keystone, timeoutMs: config.keystone.timeoutSec * 1000 })
+  const gateway: Gateway = { id: `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`, leaseSeconds: config.uploadLeaseSec, uploads: new Set() }
   const ctx: AppContext = {
     config,
     gateway,
@@ -70,7 +75,22 @@ export async function serve (configFile: string | undefined): Promise<void> {
     imageCache: config.imageCache === undefined ? undefined : openImageCache(config.imageCache, { sql: registry.sql, stores, log }),
     stalledWrites: stalledWrites(config.clientSocketTimeoutSec),
     log,
-    authenticate: adminByPolicy(authLayer({ mode: config.authMode, defaultProjectId: config.defaultProjectId, defaultUserId: config.defaultUserId }), policy, config.authMode === 'noauth'),
+    keystone,
+    authenticate: adminByPolicy(authLayer({
+      mode: config.authMode,
+      defaultProjectId: config.defaultProjectId,
+      defaultUserId: config.defaultUserId,
+      keystone: config.keystone === undefined
+        ? undefined
+        : {
+            client: keystone!,
+            wwwAuthenticateUri: config.keystone.wwwAuthenticateUri,
+            cacheTimeSec: config.keystone.cacheTimeSec,
+            cacheSize: config.keystone.cacheSize,
+            includeServiceCatalog: config.keystone.includeServiceCatalog,
+            log
+          }
+    }), policy, config.authMode === 'noauth'),
     policy,
     propertyRules
   }

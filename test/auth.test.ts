@@ -29,11 +29,12 @@ t.test('noauth (the default): every caller is an admin of default_project_id', a
   t.same(listed.json.images.map((i: any) => i.name).sort(), ['mine', 'spoofed', 'theirs'])
 })
 
-t.test('paste flavors: keystone and unknown ones refuse to start', async (t) => {
-  for (const [flavor, message] of [['keystone', /does not validate Keystone tokens/], ['keystone+cachemanagement', /does not validate Keystone tokens/], ['bogus', /is not one of Glance's/]] as const) {
+t.test('paste flavors: keystone without [keystone_authtoken] and unknown ones refuse to start', async (t) => {
+  for (const [flavor, message] of [['keystone', /needs \[keystone_authtoken\] auth_url, username, password/], ['keystone+cachemanagement', /needs \[keystone_authtoken\] auth_url/],
+    ['keystone+bogus', /is not one of Glance's/], ['bogus', /is not one of Glance's/]] as const) {
     await t.rejects(startGlint({ config: `[paste_deploy]\nflavor = ${flavor}\n` }), message, flavor)
   }
-  const caching = await startGlint({ config: '[paste_deploy]\nflavor = caching\n' })
+  const caching = await startGlint({ config: '[DEFAULT]\nimage_cache_dir = {dataDir}/cache\n[paste_deploy]\nflavor = caching\n' })
   t.teardown(() => caching.stop())
   t.equal((await caching.request('POST', '/v2/images', { json: { name: 'x', visibility: 'public' } })).status, 201,
     'Glance\'s unauthenticated caching flavor is noauth')

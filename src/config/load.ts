@@ -6,8 +6,8 @@ import { existsSync, readFileSync } from 'node:fs'
 import { dirname, isAbsolute, resolve } from 'node:path'
 import { IniSyntaxError, parseOsloIni, type ParsedConfig } from './oslo-ini.js'
 import {
-  DATABASE_OPTIONS, DEFAULT_OPTIONS, FILE_STORE_OPTIONS, GLANCE_STORE_OPTIONS, IMAGE_FORMAT_OPTIONS, LEGACY_STORE_OPTIONS, OSLO_MIDDLEWARE_OPTIONS, PASTE_OPTIONS,
-  POLICY_OPTIONS, RBD_STORE_OPTIONS, type OptionSpec
+  DATABASE_OPTIONS, DEFAULT_OPTIONS, FILE_STORE_OPTIONS, GLANCE_STORE_OPTIONS, IMAGE_FORMAT_OPTIONS, KEYSTONE_AUTHTOKEN_OPTIONS,
+  LEGACY_STORE_OPTIONS, OSLO_MIDDLEWARE_OPTIONS, PASTE_OPTIONS, POLICY_OPTIONS, RBD_STORE_OPTIONS, type OptionSpec
 } from './options.js'
 import { nodeHashName, supportedHashAlgorithms } from './hash-algorithms.js'
 
@@ -23,6 +23,25 @@ export interface StoreConfig {
   weight: number
   file?: FileStoreConfig
   rbd?: RbdStoreConfig
+}
+
+export interface KeystoneConfig {
+  /** The identity API root (ending in /v3) Glint validates tokens and reads limits at. */
+  authUrl: string
+  wwwAuthenticateUri: string
+  username: string
+  password: string
+  userDomainName?: string
+  userDomainId?: string
+  projectName?: string
+  projectId?: string
+  projectDomainName?: string
+  projectDomainId?: string
+  regionName?: string
+  cacheTimeSec: number
+  cacheSize: number
+  includeServiceCatalog: boolean
+  timeoutSec: number
 }
 
 export interface Config {
@@ -42,7 +61,9 @@ export interface Config {
   /** seconds any registry statement may run on PostgreSQL */
   dbQueryTimeoutSec: number
   dataDir: string
-  authMode: 'noauth' | 'trusted'
+  authMode: 'noauth' | 'trusted' | 'keystone'
+  /** [keystone_authtoken], when flavor is keystone */
+  keystone?: KeystoneConfig
   defaultProjectId: string
   defaultUserId: string
   quotas: { properties: number, tags: number, members: number }
@@ -71,6 +92,8 @@ export interface Config {
   metrics?: { host: string, port: number }
   /** Options found in the file that Glint does not use: reported once at start. */
   ignored: string[]
+  /** Options read but deliberately without effect, each with why: reported once at start. */
+  notices: string[]
 }
 
 /** PostgreSQL as libpq and SQLAlchemy spell it: postgres://, postgresql://, postgresql+<driver>:// */
@@ -120,12 +143,17 @@ export function loadConfig (configFile: string | undefined, env: NodeJS.ProcessE
     throw new ConfigError(`${where}: [glance_store] default_backend = ${defaultStore} is not one of enabled_backends (${stores.map((s) => s.id).join(', ')})`)
   }
 
-  const knownSections = new Set(['DEFAULT', 'glance_store', 'database', 'paste_deploy', 'image_format', 'oslo_middleware', 'oslo_policy', ...stores.map((s) => s.id.toLowerCase())])
+  const authMode = authModeOf(paste.flavor as string | undefined, `${where}: line ${reader.lineOf('paste_deploy', 'flavor')}`)
+  const notices: string[] = []
+  const keystone = authMode === 'keystone'
+    ? readKeystone(reader.section(sectionOf('keystone_authtoken'), 'keystone_authtoken', KEYSTONE_AUTHTOKEN_OPTIONS, ignored), where, notices)
+    : undefined
+
+  const knownSections = new Set(['DEFAULT', 'glance_store', 'database', 'paste_deploy', 'image_format', 'oslo_middleware', 'oslo_policy', ...(keystone !== undefined ? ['keystone_authtoken'] : []), ...stores.map((s) => s.id.toLowerCase())])
   for (const name of Object.keys(parsed.sections)) {
     if (!knownSections.has(name)) ignored.push(`[${name}]`)
   }
 
-  const flavor = paste.flavor as string | undefined
   const connection = database.connection as string | undefined
   const envDatabaseUrl = fromEnv('DATABASE_URL')
   const databaseUrl = envDatabaseUrl ?? connection
@@ -160,7 +188,8 @@ export function loadConfig (configFile: string | undefined, env: NodeJS.ProcessE
     hashingAlgorithm: hashingAlgorithmOf(defaults.hashing_algorithm as string, `${where}: line ${reader.lineOf('DEFAULT', 'hashing_algorithm')}`),
     dbQueryTimeoutSec: database.query_timeout as number,
     dataDir,
-    authMode: authModeOf(flavor, `${where}: line ${reader.lineOf('paste_deploy', 'flavor')}`),
+    authMode,
+    keystone,
     defaultProjectId: defaults.default_project_id as string,
     defaultUserId: defaults.default_user_id as string,
     quotas: {
@@ -179,7 +208,7 @@ export function loadConfig (configFile: string | undefined, env: NodeJS.ProcessE
     propertyProtection: readPropertyProtection(defaults, configFile, reader, where),
     uploadLeaseSec: defaults.upload_lease_timeout as number,
     fanout: { windowBytes: (defaults.fanout_window_mb as number) * 1024 * 1024, totalBytes: (defaults.fanout_memory_mb as number) * 1024 * 1024 },
-    imageCache: imageCacheOf(flavor, defaults, `${where}: line ${reader.lineOf('paste_deploy', 'flavor')}`),
+    imageCache: imageCacheOf(paste.flavor as string | undefined, defaults, `${where}: line ${reader.lineOf('paste_deploy', 'flavor')}`),
     imageFormat: {
       requireMatch: imageFormat.require_image_format_match as boolean,
       vmdkAllowedTypes: imageFormat.vmdk_allowed_types as string[]
@@ -187,23 +216,65 @@ export function loadConfig (configFile: string | undefined, env: NodeJS.ProcessE
     metrics: defaults.metrics_port === undefined
       ? undefined
       : { host: (defaults.metrics_host as string | undefined) ?? defaults.bind_host as string, port: defaults.metrics_port as number },
-    ignored
+    ignored,
+    notices
+  }
+}
+
+/** keystonemiddleware takes auth_url with or without the version; Glint speaks v3 only. */
+function identityApiRoot (authUrl: string): string {
+  const base = authUrl.replace(/\/+$/, '')
+  if (/\/v3$/.test(base)) return base
+  return `${base.replace(/\/v2\.0$/, '')}/v3`
+}
+
+function readKeystone (k: Section, where: string, notices: string[]): KeystoneConfig {
+  const str = (key: string): string | undefined => {
+    const v = k[key] as string | undefined
+    return v === undefined || v === '' ? undefined : v
+  }
+  const missing = ['auth_url', 'username', 'password'].filter((key) => str(key) === undefined)
+  if (missing.length > 0) throw new ConfigError(`${where}: [paste_deploy] flavor = keystone needs [keystone_authtoken] ${missing.join(', ')}`)
+  const authType = String(k.auth_type)
+  if (authType !== 'password' && authType !== 'v3password') {
+    throw new ConfigError(`${where}: [keystone_authtoken] auth_type = ${authType}: Glint authenticates its service user with auth_type = password only`)
+  }
+  if (str('auth_section') !== undefined) throw new ConfigError(`${where}: [keystone_authtoken] auth_section: put the service user's options in [keystone_authtoken] itself`)
+  if ((k.memcached_servers as string[] | undefined)?.length) notices.push('[keystone_authtoken] memcached_servers: ignored, Glint caches token validations in its own memory')
+  if (k.delay_auth_decision === true) notices.push('[keystone_authtoken] delay_auth_decision: ignored, requests without a valid token are refused')
+  const authUrl = str('auth_url')!
+  return {
+    authUrl: identityApiRoot(authUrl),
+    wwwAuthenticateUri: str('www_authenticate_uri') ?? str('auth_uri') ?? authUrl.replace(/\/+$/, ''),
+    username: str('username')!,
+    password: str('password')!,
+    userDomainName: str('user_domain_name'),
+    userDomainId: str('user_domain_id'),
+    projectName: str('project_name'),
+    projectId: str('project_id'),
+    projectDomainName: str('project_domain_name'),
+    projectDomainId: str('project_domain_id'),
+    regionName: str('region_name'),
+    // keystonemiddleware: -1 disables its cache; Glint keeps an expiring token refused either way
+    cacheTimeSec: Math.max(k.token_cache_time as number, 0),
+    cacheSize: k.token_cache_size as number,
+    includeServiceCatalog: k.include_service_catalog as boolean,
+    timeoutSec: (k.http_connect_timeout as number | undefined) ?? 10
   }
 }
 
 /**
- * Glance's paste flavors: trusted-auth[+cache...] reads the identity headers, the
- * unauthenticated ones (none, caching, cachemanagement) make every caller an admin. A
- * keystone flavor, or one Glance does not ship, refuses to start rather than fall back to
- * letting everyone in as admin.
+ * Glance's paste flavors: keystone[+caching|+cachemanagement] validates tokens,
+ * trusted-auth[+...] reads the identity headers, the unauthenticated ones (none, caching,
+ * cachemanagement) make every caller an admin. One Glance does not ship refuses to start
+ * rather than fall back to letting everyone in as admin.
  */
-function authModeOf (flavor: string | undefined, where: string): 'noauth' | 'trusted' {
-  const base = (flavor ?? '').split('+')[0]
-  if (base === 'trusted-auth') return 'trusted'
-  if (base === '' || base === 'caching' || base === 'cachemanagement') return 'noauth'
-  if (base === 'keystone') {
-    throw new ConfigError(`${where}: [paste_deploy] flavor = ${flavor}: Glint does not validate Keystone tokens itself; ` +
-      'run keystonemiddleware (or a proxy that validates tokens and sets X-Identity-Status, X-Roles and X-Project-Id) in front of it and set flavor = trusted-auth')
+function authModeOf (flavor: string | undefined, where: string): 'noauth' | 'trusted' | 'keystone' {
+  const [base, ...rest] = (flavor ?? '').split('+')
+  if (rest.every((r) => r === 'caching' || r === 'cachemanagement')) {
+    if (base === 'trusted-auth') return 'trusted'
+    if (base === 'keystone') return 'keystone'
+    if (base === '' || base === 'caching' || base === 'cachemanagement') return 'noauth'
   }
   throw new ConfigError(`${where}: [paste_deploy] flavor = ${flavor} is not one of Glance's: trusted-auth, keystone, caching, cachemanagement (with +caching or +cachemanagement)`)
 }

@@ -120,3 +120,40 @@ export const POLICY_OPTIONS: Record<string, OptionSpec> = {
   enforce_scope: { type: 'bool', default: false },
   policy_default_rule: { type: 'string', default: 'default' }
 }
+
+// [keystone_authtoken] as keystonemiddleware reads it (auth_type password). Options that
+// only matter to keystonemiddleware's own plumbing are accepted so a Glance file loads.
+export const KEYSTONE_AUTHTOKEN_OPTIONS: Record<string, OptionSpec> = {
+  auth_url: { type: 'string' },
+  www_authenticate_uri: { type: 'string' },
+  auth_uri: { type: 'string' },
+  auth_type: { type: 'string', default: 'password' },
+  auth_section: { type: 'string' },
+  username: { type: 'string' },
+  password: { type: 'string' },
+  user_domain_name: { type: 'string' },
+  user_domain_id: { type: 'string' },
+  project_name: { type: 'string' },
+  project_id: { type: 'string' },
+  project_domain_name: { type: 'string' },
+  project_domain_id: { type: 'string' },
+  region_name: { type: 'string' },
+  interface: { type: 'string', default: 'internal' },
+  // seconds a validation is trusted (never past the token's expiry)
+  token_cache_time: { type: 'int', default: 300, min: -1 },
+  include_service_catalog: { type: 'bool', default: true },
+  http_connect_timeout: { type: 'int', min: 1 },
+  http_request_max_retries: { type: 'int', default: 3, min: 0 },
+  delay_auth_decision: { type: 'bool', default: false },
+  service_token_roles_required: { type: 'bool', default: false },
+  service_token_roles: { type: 'list' },
+  memcached_servers: { type: 'list' },
+  memcache_security_strategy: { type: 'string' },
+  memcache_secret_key: { type: 'string' },
+  memcache_use_advanced_pool: { type: 'bool' },
+  cafile: { type: 'string' },
+  insecure: { type: 'bool', default: false },
+  service_type: { type: 'string' },
+  // Glint's own: how many validated tokens are kept
+  token_cache_size: { type: 'int', default: 10000, min: 1 }
+}

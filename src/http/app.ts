@@ -5,7 +5,7 @@
 import uWS, { type us_listen_socket } from './uws.js'
 import { Errors, GlintError } from '../errors.js'
 import { Exchange } from './exchange.js'
-import { createRouter, normalizeVersion, type Routes } from './router.js'
+import { createRouter, normalizeVersion, type Handler, type Routes } from './router.js'
 import { parseJson, readSmallBody } from './body.js'
 import { versionsDocument } from './routes/versions.js'
 import type { AppContext } from '../context.js'
@@ -71,7 +71,30 @@ export function startServer (ctx: AppContext, routes: Routes<AppContext>): Promi
     ex.path = path
     ex.route = found.pattern
     ex.params = found.params
-    if (handler.anonymous !== true) ex.identity = ctx.authenticate(ex.headers)
+    if (handler.anonymous === true) { run(ex, handler); return }
+    const identity = ctx.authenticate(ex.headers)
+    if (!(identity instanceof Promise)) {
+      ex.identity = identity
+      run(ex, handler)
+      return
+    }
+    // A token Keystone has to validate first: keep the body until the handler can take it.
+    if ((handler.body ?? 'none') !== 'none') ex.holdBody()
+    identity.then((id) => {
+      if (ex.aborted) return
+      ex.identity = id
+      try {
+        run(ex, handler)
+      } catch (err) {
+        settle(ex, err)
+      }
+    }, (err) => {
+      ex.dropHeldBody()
+      settle(ex, err)
+    })
+  }
+
+  function run (ex: Exchange, handler: Handler<AppContext>): void {
     const mode = handler.body ?? 'none'
     if (mode === 'none' && BODYLESS.has(ex.method) && ex.hasBody) throw Errors.bodyNotExpected()
     if (mode === 'json') {

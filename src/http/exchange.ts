@@ -62,6 +62,45 @@ export class Exchange {
 
   onAbort (fn: () => void): void { this.abortHandlers.push(fn) }
 
+  private held?: { chunks: ArrayBuffer[], last: boolean, dropped: boolean }
+
+  /**
+   * Keeps the request body while the request waits before its handler runs (a token being
+   * validated): the socket is paused and what arrived before the pause took effect is copied
+   * (uWS drops data nobody listens for). The handler gets it through onData.
+   */
+  holdBody (): void {
+    const held = { chunks: [] as ArrayBuffer[], last: false, dropped: false }
+    this.held = held
+    this.res.onData((ab, isLast) => {
+      if (!held.dropped && ab.byteLength > 0) held.chunks.push(ab.slice(0))
+      if (isLast) held.last = true
+    })
+    this.res.pause()
+  }
+
+  /** The request was refused before its handler ran: read and drop the rest of a held body. */
+  dropHeldBody (): void {
+    const held = this.held
+    if (held === undefined) return
+    this.held = undefined
+    held.dropped = true
+    held.chunks.length = 0
+    if (!this.aborted) this.res.resume()
+  }
+
+  /** res.onData, after replaying what holdBody kept. Call it synchronously from the handler. */
+  onData (fn: (chunk: ArrayBuffer, isLast: boolean) => void): void {
+    const held = this.held
+    if (held === undefined) { this.res.onData(fn); return }
+    this.held = undefined
+    const { chunks, last } = held
+    if (!last) this.res.onData(fn)
+    // holdBody paused the socket: a connection left paused never reads its next request
+    if (!this.aborted) this.res.resume()
+    for (let i = 0; i < chunks.length; i++) fn(chunks[i], last && i === chunks.length - 1)
+    if (last && chunks.length === 0) fn(new ArrayBuffer(0), true)
+  }
   /** Work that may outlive the response (undoing an aborted upload): shutdown waits for it. */
   linger (work: Promise<unknown>): void { this.onLinger?.(work) }
 
@@ -110,6 +149,10 @@ export class Exchange {
   fail (err: unknown): void {
     const e = err instanceof GlintError ? err : Errors.internal()
     if (!(err instanceof GlintError)) this.error = err
+    if (e.fixedBody !== undefined) {
+      this.send(e.status, e.fixedBody.text, { 'Content-Type': e.fixedBody.type, ...e.headers })
+      return
+    }
     const title = STATUS_TITLES[e.status] ?? statusText(e.status)
     const statusLine = `${e.status} ${title}`
     const accept = this.headers.accept ?? ''

@@ -1,7 +1,8 @@
 // Keeps responses alive while their client is slow to read, up to client_socket_timeout.
 //
-// uWebSockets.js v20.30 closes a response whose socket has not drained for about 10 s (its
-// fixed HTTP_TIMEOUT_S), as if the client had gone. A client that stops reading for a while
+// uWebSockets.js closes a response whose socket has not drained for about 10 s (its fixed
+// HTTP_TIMEOUT_S), as if the client had gone; v20.30 did, and so does the current build
+// (measured: a reader stalled for 15 s was cut at 11.9 s). A client that stops reading for a while
 // has not gone: a hypervisor busy writing the image to its own disk, or one process reading
 // hundreds of downloads at once in a boot storm (measured here: 4 to 17 of 256 downloads cut
 // short). Glance waits client_socket_timeout (900 s by default) for such a client. So every

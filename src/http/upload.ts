@@ -64,7 +64,7 @@ export function receiveUpload (ex: Exchange, ctx: AppContext): void {
   }
 
   ex.onAbort(() => fail(Object.assign(new Error('client disconnected'), { code: 'GLINT_ABORTED' })))
-  ex.res.onData((ab, isLast) => {
+  ex.onData((ab, isLast) => {
     if (isLast) { bodyReceived = true; onBodyReceived?.() }
     if (failed) return
     try {

@@ -12,7 +12,7 @@
 // command; it never reads from it.
 
 import { spawn } from 'node:child_process'
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
@@ -60,8 +60,11 @@ export interface Clients {
   cleanup: () => void
 }
 
+/** A Keystone user the clients log in as (password method, domain Default). */
+export interface KeystoneLogin { authUrl: string, username: string, password: string, projectName: string }
+
 /** `timeoutMs`: how long one client command may run before it is killed (default 120 s). */
-export function clients (url: string, opts: { concurrency?: number, cwd?: string, timeoutMs?: number } = {}): Clients {
+export function clients (url: string, opts: { concurrency?: number, cwd?: string, timeoutMs?: number, keystone?: KeystoneLogin } = {}): Clients {
   const home = mkdtempSync(join(tmpdir(), 'glint-clients-home-'))
   const env: Record<string, string> = {}
   for (const [key, value] of Object.entries(process.env)) {
@@ -87,9 +90,30 @@ export function clients (url: string, opts: { concurrency?: number, cwd?: string
     })
   }))
 
+  // Through Keystone: the clients log in with a password and get a token; the image endpoint
+  // is this server's (glance --os-image-url; openstacksdk's image_endpoint_override, which it
+  // reads from clouds.yaml only), not one from the shared Keystone's catalog.
+  const k = opts.keystone
+  let glanceAuth = ['--os-auth-token', 'noauth']
+  let openstackAuth = ['--os-auth-type', 'none', '--os-endpoint', url]
+  if (k !== undefined) {
+    glanceAuth = ['--os-auth-url', k.authUrl, '--os-username', k.username, '--os-password', k.password, '--os-project-name', k.projectName,
+      '--os-user-domain-name', 'Default', '--os-project-domain-name', 'Default']
+    mkdirSync(join(home, '.config', 'openstack'), { recursive: true })
+    writeFileSync(join(home, '.config', 'openstack', 'clouds.yaml'), JSON.stringify({
+      clouds: {
+        glint: {
+          auth: { auth_url: k.authUrl, username: k.username, password: k.password, project_name: k.projectName, user_domain_name: 'Default', project_domain_name: 'Default' },
+          image_endpoint_override: url
+        }
+      }
+    }))
+    openstackAuth = ['--os-cloud', 'glint']
+  }
+
   return {
-    glance: async (...args) => await run('/bin/sh', ['-c', 'exec "$0" "$@" <&-', GLANCE, '--os-image-url', url, '--os-auth-token', 'noauth', ...args], ['glance', ...args].join(' ')),
-    openstack: async (...args) => await run(SYSTEM_PYTHON, ['-c', WITH_TTY_STDIN, OPENSTACK, '--os-auth-type', 'none', '--os-endpoint', url, ...args], ['openstack', ...args].join(' ')),
+    glance: async (...args) => await run('/bin/sh', ['-c', 'exec "$0" "$@" <&-', GLANCE, '--os-image-url', url, ...glanceAuth, ...args], ['glance', ...args].join(' ')),
+    openstack: async (...args) => await run(SYSTEM_PYTHON, ['-c', WITH_TTY_STDIN, OPENSTACK, ...openstackAuth, ...args], ['openstack', ...args].join(' ')),
     cleanup: () => rmSync(home, { recursive: true, force: true })
   }
 }
