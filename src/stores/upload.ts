@@ -8,12 +8,19 @@ import { MessageChannel, type MessagePort } from 'node:worker_threads'
 import type { Store } from './stores.js'
 import type { Hashers } from './hashers.js'
 import { uploadBuffers } from './buffer-pool.js'
-import { OS_HASH_ALGO } from '../workers/hashing.js'
+import { nodeHashName } from '../config/hash-algorithms.js'
 import type { StoreTraffic } from '../metrics/registry.js'
 import { serializeError, type SerializedError, type StoredImage, type UploadReply, type UploadResult } from '../workers/protocol.js'
 
 /** At most this many bytes of one upload are in memory at once, whatever its size. */
 export const UPLOAD_WINDOW_BYTES = 32 * 1024 * 1024
+/**
+ * The window of an upload into RBD. Each buffer's trip (copy, md5 and sha512 threads, the
+ * write, both acks) waits for the scheduler several times; on a busy machine 3 buffers of 8 MiB
+ * in flight reached the OSD in trickles that cost it 1.8-2.1 CPU-s per GiB at 23-29 MB/s,
+ * 15 in flight 1.3-1.4 CPU-s per GiB at 28-44 MB/s (64 MiB: no better than 32). BENCHMARKS.md.
+ */
+export const RBD_UPLOAD_WINDOW_BYTES = 128 * 1024 * 1024
 
 export class UploadSession {
   private readonly storePort: MessagePort
@@ -34,12 +41,14 @@ export class UploadSession {
   private released = false
   private readonly traffic: StoreTraffic
 
-  constructor (store: Store, hashers: Hashers, imageId: string, declaredSize: number) {
+  /** `hashAlgo`: the os_hash_algo to compute, as Glance names it (the image's, or hashing_algorithm). */
+  constructor (store: Store, hashers: Hashers, imageId: string, declaredSize: number, private readonly hashAlgo: string) {
     this.bufferSize = store.chunkSize
     this.traffic = store.traffic
     this.traffic.uploadsInFlight++
     // the window counts the buffer being filled too
-    this.windowBuffers = Math.max(2, Math.floor(UPLOAD_WINDOW_BYTES / this.bufferSize) - 1)
+    const window = store.type === 'rbd' ? RBD_UPLOAD_WINDOW_BYTES : UPLOAD_WINDOW_BYTES
+    this.windowBuffers = Math.max(2, Math.floor(window / this.bufferSize) - 1)
 
     const { port1, port2 } = new MessageChannel()
     this.storePort = port1
@@ -49,7 +58,8 @@ export class UploadSession {
     })
     this.stored = store.run<StoredImage>({ op: 'upload', port: port2, imageId, declaredSize }, [port2])
 
-    const digest = hashers.start(OS_HASH_ALGO)
+    // checked at start (hashing_algorithm) and when an image records one (nothing else writes it)
+    const digest = hashers.start(nodeHashName(hashAlgo) ?? hashAlgo)
     this.hashPort = digest.port
     this.hashPort.on('message', (seq: number) => this.release(seq))
     this.hashed = digest.result
@@ -101,7 +111,7 @@ export class UploadSession {
     this.hashPort.postMessage({ type: 'end' })
     try {
       const [stored, hashed] = await Promise.all([this.stored, this.hashed])
-      return { ...stored, osHashAlgo: OS_HASH_ALGO, osHashValue: hashed.hex }
+      return { ...stored, osHashAlgo: this.hashAlgo, osHashValue: hashed.hex }
     } finally {
       this.close()
     }
