@@ -54,6 +54,7 @@ export const Errors = {
     { 'Accept-Patch': 'application/openstack-images-v2.0-json-patch, application/openstack-images-v2.1-json-patch' }),
   // WebOb's HTTPUnauthorized text: Glance's ContextMiddleware raises it without one of its own
   unauthorized: define('GLINT_UNAUTHORIZED', 401, () => 'This server could not verify that you are authorized to access the document you requested. Either you supplied the wrong credentials (e.g., bad password), or your browser does not understand how to supply the credentials required.'),
+  registryUnavailable: define('GLINT_REGISTRY_UNAVAILABLE', 503, () => 'The image registry is not available. Please try again later.'),
   // keystonemiddleware's auth_token answers for Glance, in JSON whatever the client accepts
   keystoneUnauthorized: (uri: string) => Object.assign(
     new GlintError('GLINT_UNAUTHORIZED', 401, 'The request you have made requires authentication.', { 'WWW-Authenticate': `Keystone uri="${uri}"` }),

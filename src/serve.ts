@@ -65,7 +65,7 @@ export async function serve (configFile: string | undefined): Promise<void> {
   const keystone: KeystoneClient | undefined = config.keystone === undefined
     ? undefined
     : keystoneClient({ ...config.keystone, timeoutMs: config.keystone.timeoutSec * 1000 })
-  const gateway: Gateway = { id: `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`, leaseSeconds: config.uploadLeaseSec }
+  const gateway: Gateway = { id: `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`, leaseSeconds: config.uploadLeaseSec, uploads: new Set() }
   const ctx: AppContext = {
     config,
     gateway,

@@ -104,6 +104,7 @@ t.test('a request that asks to close gets Connection: close and a clean close, f
     ['method not allowed (405)', bare('PATCH', '/v2/images'), 405],
     ['create (201)', json('POST', '/v2/images', '{"name": "close-new"}'), 201],
     ['malformed JSON (400)', json('POST', '/v2/images', '{"name": '), 400],
+    ['JSON body over the limit, unread (413)', json('POST', '/v2/images', `{"name": "${'x'.repeat(4 * 1024 * 1024)}"}`), 413],
     ['upload, Content-Length (204)', upload(a.id, data), 204],
     ['upload, chunked (204)', chunkedUpload(b.id, data), 204],
     ['upload of the wrong type, body unread (415)', upload(c.id, data, 'text/plain'), 415],

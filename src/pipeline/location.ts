@@ -31,11 +31,16 @@ export const uploadLocation: UploadLayer = (next) => async (u) => {
   // The lease says which gateway writes the image, so a recovery can tell a dead upload.
   if (!await startUpload(u.ctx.sql, u.image.id, u.ctx.gateway.id, store.id, u.ctx.gateway.leaseSeconds)) throw Errors.uploadConflict('saving')
   u.store = store
+  // Renewed while this upload runs; once it ends (even without reaching the registry) the
+  // lease is left to run out, and an image still saving then is recovered by a sweep.
+  const leases = u.ctx.gateway.uploads
+  leases.add(u.image.id)
   let inner
   try {
     inner = await next(u)
   } catch (err) {
     await backToQueued(u)
+    leases.delete(u.image.id)
     throw err
   }
   let activated = false
@@ -43,6 +48,7 @@ export const uploadLocation: UploadLayer = (next) => async (u) => {
     ...inner,
     async finish () {
       await inner.finish()
+      leases.delete(u.image.id)
       const r = u.result!
       activated = await u.ctx.sql.begin(async (tx) => {
         const moved = await endUpload(tx, u.image.id, u.ctx.gateway.id, 'active', {
@@ -55,6 +61,7 @@ export const uploadLocation: UploadLayer = (next) => async (u) => {
       if (!activated) throw Errors.imageGone(u.image.id)
     },
     async abort (err) {
+      leases.delete(u.image.id)
       await inner.abort(err)
       if (!activated) await backToQueued(u)
     }

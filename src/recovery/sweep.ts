@@ -16,6 +16,8 @@ export interface Gateway {
   /** unique to this process: host, pid and a random part */
   readonly id: string
   readonly leaseSeconds: number
+  /** the images this process is uploading now: only their leases are renewed */
+  readonly uploads: Set<string>
 }
 
 export interface Sweeper {
@@ -61,7 +63,10 @@ export function startSweeper (deps: { sql: Sql, stores: StoreSet, log: Logger, g
 
   const leaseMs = gateway.leaseSeconds * 1000
   const renewTimer = setInterval(() => {
-    renewLeases(sql, gateway.id, gateway.leaseSeconds).catch((err) => log.error({ err }, 'could not renew upload leases'))
+    // An upload that ended without reaching the registry (it was down) is no longer in the
+    // set, so its lease runs out and a sweep recovers it.
+    if (gateway.uploads.size === 0) return
+    renewLeases(sql, gateway.id, [...gateway.uploads], gateway.leaseSeconds).catch((err) => log.error({ err }, 'could not renew upload leases'))
   }, Math.max(250, leaseMs / 3))
   const sweepTimer = setInterval(() => { sweep().catch((err) => log.error({ err }, 'recovery sweep failed')) }, Math.max(500, leaseMs / 2))
   renewTimer.unref()

@@ -7,9 +7,20 @@ import { startEmbedded, type EmbeddedDatabase } from './embedded.js'
 import { migrate } from './migrate.js'
 import { Errors, type GlintError } from '../errors.js'
 
-/** The answer for a registry failure that is not a bug: a statement cancelled by its time limit. */
+// The database cannot be reached or is going away: postgres.js's connection errors, the
+// socket's, and SQLSTATE class 08 (connection exception) and 57P01-57P03 (shutdown, restart).
+const UNREACHABLE = new Set(['CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED', 'CONNECT_TIMEOUT',
+  'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN', '57P01', '57P02', '57P03'])
+
+/**
+ * The answer for a registry failure that is not a bug: a statement cancelled by its time
+ * limit, or a database that cannot be reached (503: the client may retry; nothing changed).
+ */
 export function registryFailure (err: unknown): GlintError | undefined {
-  if ((err as { code?: string } | null)?.code === '57014') return Errors.registryTimeout()
+  const code = (err as { code?: string } | null)?.code
+  if (code === undefined) return undefined
+  if (code === '57014') return Errors.registryTimeout()
+  if (UNREACHABLE.has(code) || code.startsWith('08')) return Errors.registryUnavailable()
   return undefined
 }
 
@@ -28,6 +39,7 @@ const types = { bigint: { to: 20, from: [20], serialize: String, parse: Number }
 // under concurrency gave spurious 404s and 500s ("portal \"\" does not exist"). postgres.js
 // pipelines queries on the one connection; PGlite runs one at a time anyway.
 const EMBEDDED_POOL = 1
+const CONNECT_TIMEOUT_SEC = 5
 
 export interface RegistryOptions {
   url?: string
@@ -46,7 +58,8 @@ export async function openRegistry (opts: RegistryOptions): Promise<RegistryConn
     // client that asked for it has gone. The embedded registry cannot interrupt a query (it
     // runs in this thread): there, what a request may ask for is bounded instead.
     const connection = { application_name: 'glint', statement_timeout: Math.round((opts.queryTimeoutSec ?? 0) * 1000) }
-    sql = postgres(opts.url, { max: opts.poolSize, types, onnotice: () => {}, connection })
+    // A database that does not answer fails a request in seconds, not after postgres.js's 30.
+    sql = postgres(opts.url, { max: opts.poolSize, types, onnotice: () => {}, connection, connect_timeout: CONNECT_TIMEOUT_SEC })
   } else {
     embedded = await startEmbedded(opts.inMemory === true ? undefined : join(opts.dataDir, 'registry'), EMBEDDED_POOL)
     sql = postgres({ path: embedded.socketPath, database: 'postgres', username: 'postgres', max: EMBEDDED_POOL, types, onnotice: () => {} })

@@ -28,10 +28,10 @@ export async function endUpload (sql: AnySql, id: string, gateway: string, to: '
   return result.count === 1
 }
 
-/** Extends every lease `gateway` holds; returns how many it holds. */
-export async function renewLeases (sql: AnySql, gateway: string, seconds: number): Promise<number> {
+/** Extends the leases `gateway` holds on `ids`; returns how many it still holds. */
+export async function renewLeases (sql: AnySql, gateway: string, ids: string[], seconds: number): Promise<number> {
   const result = await sql`update images set upload_lease_expires = now() + ${seconds} * interval '1 second'
-    where status = 'saving' and upload_gateway = ${gateway}`
+    where id in ${sql(ids)} and status = 'saving' and upload_gateway = ${gateway}`
   return result.count
 }
 

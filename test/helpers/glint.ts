@@ -77,7 +77,9 @@ export async function startGlint (opts: GlintOptions = {}): Promise<Glint> {
   const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)))
 
   const started = new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`glint did not start in 60 s:\n${output}`)), 60_000)
+    // Generous: embedded PGlite compiles its WebAssembly and creates its database at first start,
+    // which takes tens of seconds on a loaded 2-core machine.
+    const timer = setTimeout(() => reject(new Error(`glint did not start in 180 s:\n${output}`)), 180_000)
     const check = (): void => {
       if (output.includes('"msg":"listening"')) { clearTimeout(timer); resolve() }
     }
