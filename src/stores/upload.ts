@@ -14,6 +14,13 @@ import { serializeError, type SerializedError, type StoredImage, type UploadRepl
 
 /** At most this many bytes of one upload are in memory at once, whatever its size. */
 export const UPLOAD_WINDOW_BYTES = 32 * 1024 * 1024
+/**
+ * The window of an upload into RBD. Each buffer's trip (copy, md5 and sha512 threads, the
+ * write, both acks) waits for the scheduler several times; on a busy machine 3 buffers of 8 MiB
+ * in flight reached the OSD in trickles that cost it 1.8-2.1 CPU-s per GiB at 23-29 MB/s,
+ * 15 in flight 1.3-1.4 CPU-s per GiB at 28-44 MB/s (64 MiB: no better than 32). BENCHMARKS.md.
+ */
+export const RBD_UPLOAD_WINDOW_BYTES = 128 * 1024 * 1024
 
 export class UploadSession {
   private readonly storePort: MessagePort
@@ -39,7 +46,8 @@ export class UploadSession {
     this.traffic = store.traffic
     this.traffic.uploadsInFlight++
     // the window counts the buffer being filled too
-    this.windowBuffers = Math.max(2, Math.floor(UPLOAD_WINDOW_BYTES / this.bufferSize) - 1)
+    const window = store.type === 'rbd' ? RBD_UPLOAD_WINDOW_BYTES : UPLOAD_WINDOW_BYTES
+    this.windowBuffers = Math.max(2, Math.floor(window / this.bufferSize) - 1)
 
     const { port1, port2 } = new MessageChannel()
     this.storePort = port1
