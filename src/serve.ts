@@ -53,6 +53,7 @@ export async function serve (configFile: string | undefined): Promise<void> {
     }
     throw err
   }
+  if (config.debug && process.env.GLINT_LOG_LEVEL === undefined) log.level = 'debug'
   if (config.ignored.length > 0) log.warn({ options: config.ignored }, 'options Glint does not use were ignored')
   for (const notice of config.notices) log.warn(notice)
 

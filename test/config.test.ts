@@ -18,11 +18,11 @@ t.test('a default_backend that is not enabled stops the start', async (t) => {
 })
 
 t.test('options Glint does not use are listed once and ignored', async (t) => {
-  const glint = await startGlint({ config: '[DEFAULT]\nfrobnicate = 1\nimage_cache_driver = sqlite\n[oslo_policy]\npolicy_file = x\n' })
+  const glint = await startGlint({ config: '[DEFAULT]\nfrobnicate = 1\nimage_cache_driver = sqlite\n[oslo_reports]\nlog_dir = x\n' })
   t.teardown(() => glint.stop())
   const warnings = glint.output().split('\n').filter((line) => line.includes('options Glint does not use were ignored'))
   t.equal(warnings.length, 1, 'one warning')
-  t.same(JSON.parse(warnings[0]).options, ['[DEFAULT] frobnicate', '[DEFAULT] image_cache_driver', '[oslo_policy]'])
+  t.same(JSON.parse(warnings[0]).options, ['[DEFAULT] frobnicate', '[DEFAULT] image_cache_driver', '[oslo_reports]'])
   t.equal((await glint.request('GET', '/healthcheck')).status, 200, 'and the server serves')
 })
 
@@ -33,7 +33,7 @@ t.test('environment: an empty variable is unset, a malformed one stops the start
   t.equal((await glint.request('POST', '/v2/images', { json: { name: 'x' } })).status, 201)
 
   await t.rejects(startGlint({ env: { DATABASE_URL: 'mysql://glance@db/glance' } }),
-    /DATABASE_URL must be a postgresql:\/\/ URL, got mysql:\/\/\.\.\./)
+    /DATABASE_URL is a MySQL database \(mysql:\/\/\.\.\.\): Glint needs PostgreSQL/)
   await t.rejects(startGlint({ config: '[database]\nconnection = sqlite:///glance.db\n' }),
     /line 2: \[database\] connection must be a postgresql:\/\/ URL, got sqlite:\/\/\.\.\./)
   await t.rejects(startGlint({ env: { GLINT_PORT: 'http' } }), /GLINT_PORT must be a port number, got http/)

@@ -1,15 +1,16 @@
-// Reads an operator's glance-api.conf (INI, parsed by the `ini` package) into Glint's Config.
+// Reads an operator's glance-api.conf (parsed as oslo.config parses it: oslo-ini.ts) into Glint's Config.
 // Unknown options become warnings; a malformed line or value stops the start with an error
 // that names the file, the line and the option.
 
 import { existsSync, readFileSync } from 'node:fs'
 import { dirname, isAbsolute, resolve } from 'node:path'
-import ini from 'ini'
 import { NOTIFIER_DRIVERS, type NotifierConfig } from '../notifier/notifier.js'
+import { IniSyntaxError, parseOsloIni, type ParsedConfig } from './oslo-ini.js'
 import {
   DATABASE_OPTIONS, DEFAULT_OPTIONS, FILE_STORE_OPTIONS, GLANCE_STORE_OPTIONS, IMAGE_FORMAT_OPTIONS, KEYSTONE_AUTHTOKEN_OPTIONS,
-  NOTIFICATIONS_OPTIONS, PASTE_OPTIONS, POLICY_OPTIONS, RBD_STORE_OPTIONS, type OptionSpec
+  LEGACY_STORE_OPTIONS, NOTIFICATIONS_OPTIONS, OSLO_MIDDLEWARE_OPTIONS, PASTE_OPTIONS, POLICY_OPTIONS, RBD_STORE_OPTIONS, type OptionSpec
 } from './options.js'
+import { nodeHashName, supportedHashAlgorithms } from './hash-algorithms.js'
 
 export interface FileStoreConfig { dir: string, chunkSize: number, thin: boolean, directIo: boolean }
 export interface RbdStoreConfig {
@@ -56,6 +57,8 @@ export interface Config {
   defaultStore: string
   databaseUrl?: string
   dbPoolSize: number
+  /** os_hash_algo of new uploads, as Glance names it (hashlib) */
+  hashingAlgorithm: string
   /** seconds any registry statement may run on PostgreSQL */
   dbQueryTimeoutSec: number
   dataDir: string
@@ -71,6 +74,8 @@ export interface Config {
   limitMax: number
   publicEndpoint?: string
   maxBodySize: number
+  /** [DEFAULT] debug: log at debug level */
+  debug: boolean
   shutdownTimeoutSec: number
   /** how long a client may take nothing from a response before it is closed (0: forever) */
   clientSocketTimeoutSec: number
@@ -94,6 +99,9 @@ export interface Config {
   notices: string[]
 }
 
+/** PostgreSQL as libpq and SQLAlchemy spell it: postgres://, postgresql://, postgresql+<driver>:// */
+const POSTGRES_URL = /^postgres(?:ql)?(?:\+[\w-]+)?:\/\//i
+
 export class ConfigError extends Error {
   readonly code = 'GLINT_CONFIG_INVALID'
 }
@@ -112,28 +120,33 @@ export function parseArgs (argv: string[]): { configFile?: string } {
 export function loadConfig (configFile: string | undefined, env: NodeJS.ProcessEnv = process.env): Config {
   const text = configFile === undefined ? '' : readConfigText(configFile)
   const where = configFile ?? '(defaults)'
-  checkSyntax(text, where)
-  const parsed = ini.parse(text) as Record<string, Section | unknown>
-  const reader = new OptionReader(text, where)
+  const parsed = parseConfigText(text, where)
+  const reader = new OptionReader(parsed.lines, where)
   const ignored: string[] = []
+  const sectionOf = (name: string): Section => parsed.sections[name] ?? {}
 
-  const defaults = reader.section(sectionOf(parsed, 'DEFAULT', true), 'DEFAULT', DEFAULT_OPTIONS, ignored)
-  const glanceStore = reader.section(sectionOf(parsed, 'glance_store'), 'glance_store', GLANCE_STORE_OPTIONS, ignored)
-  const database = reader.section(sectionOf(parsed, 'database'), 'database', DATABASE_OPTIONS, ignored)
-  const paste = reader.section(sectionOf(parsed, 'paste_deploy'), 'paste_deploy', PASTE_OPTIONS, ignored)
-  const osloPolicy = reader.section(sectionOf(parsed, 'oslo_policy'), 'oslo_policy', POLICY_OPTIONS, ignored)
-  const imageFormat = reader.section(sectionOf(parsed, 'image_format'), 'image_format', IMAGE_FORMAT_OPTIONS, ignored)
+  const defaults = reader.section(sectionOf('DEFAULT'), 'DEFAULT', DEFAULT_OPTIONS, ignored)
+  const backends = defaults.enabled_backends as Record<string, string> | undefined
+  const legacy = backends === undefined || Object.keys(backends).length === 0
+  // In the single-store form [glance_store] is also the store's own section.
+  const glanceStoreSpecs = legacy ? { ...GLANCE_STORE_OPTIONS, ...LEGACY_STORE_OPTIONS, ...FILE_STORE_OPTIONS, ...RBD_STORE_OPTIONS } : GLANCE_STORE_OPTIONS
+  const glanceStore = reader.section(sectionOf('glance_store'), 'glance_store', glanceStoreSpecs, ignored)
+  const database = reader.section(sectionOf('database'), 'database', DATABASE_OPTIONS, ignored)
+  const paste = reader.section(sectionOf('paste_deploy'), 'paste_deploy', PASTE_OPTIONS, ignored)
+  const middleware = reader.section(sectionOf('oslo_middleware'), 'oslo_middleware', OSLO_MIDDLEWARE_OPTIONS, ignored)
+  const imageFormat = reader.section(sectionOf('image_format'), 'image_format', IMAGE_FORMAT_OPTIONS, ignored)
+  const osloPolicy = reader.section(sectionOf('oslo_policy'), 'oslo_policy', POLICY_OPTIONS, ignored)
 
   // An empty variable (`DATABASE_URL= npm start`) means unset, as in a shell's own tests.
   const fromEnv = (name: string): string | undefined => (env[name] === '' ? undefined : env[name])
   const dataDir = resolve(fromEnv('GLINT_DATA_DIR') ?? './data')
-  const stores = readStores(parsed, defaults, glanceStore, reader, ignored, dataDir)
-  const defaultStore = (glanceStore.default_backend ?? glanceStore.default_store ?? stores[0].id) as string
+  const stores = readStores(parsed.sections, defaults, glanceStore, reader, ignored, dataDir)
+  const defaultStore = legacy ? stores[0].id : (glanceStore.default_backend ?? stores[0].id) as string
   if (!stores.some((s) => s.id === defaultStore)) {
     throw new ConfigError(`${where}: [glance_store] default_backend = ${defaultStore} is not one of enabled_backends (${stores.map((s) => s.id).join(', ')})`)
   }
 
-  const notifications = reader.section(sectionOf(parsed, 'oslo_messaging_notifications'), 'oslo_messaging_notifications', NOTIFICATIONS_OPTIONS, ignored)
+  const notifications = reader.section(sectionOf('oslo_messaging_notifications'), 'oslo_messaging_notifications', NOTIFICATIONS_OPTIONS, ignored)
   const drivers = notifications.driver as string[]
   for (const driver of drivers) {
     if (!NOTIFIER_DRIVERS.includes(driver)) throw new ConfigError(`${where}: line ${reader.lineOf('oslo_messaging_notifications', 'driver')}: [oslo_messaging_notifications] driver = ${driver} is not one of ${NOTIFIER_DRIVERS.join(', ')}`)
@@ -153,22 +166,27 @@ export function loadConfig (configFile: string | undefined, env: NodeJS.ProcessE
   const authMode = authModeOf(paste.flavor as string | undefined, `${where}: line ${reader.lineOf('paste_deploy', 'flavor')}`)
   const notices: string[] = []
   const keystone = authMode === 'keystone'
-    ? readKeystone(reader.section(sectionOf(parsed, 'keystone_authtoken'), 'keystone_authtoken', KEYSTONE_AUTHTOKEN_OPTIONS, ignored), where, notices)
+    ? readKeystone(reader.section(sectionOf('keystone_authtoken'), 'keystone_authtoken', KEYSTONE_AUTHTOKEN_OPTIONS, ignored), where, notices)
     : undefined
 
-  const knownSections = new Set(['DEFAULT', 'glance_store', 'database', 'paste_deploy', 'image_format', 'oslo_policy', 'oslo_messaging_notifications', ...(keystone !== undefined ? ['keystone_authtoken'] : []), ...stores.map((s) => s.id)])
-  for (const name of Object.keys(parsed)) {
-    if (isSection(parsed[name]) && !knownSections.has(name)) ignored.push(`[${name}]`)
+  const knownSections = new Set(['DEFAULT', 'glance_store', 'database', 'paste_deploy', 'image_format', 'oslo_middleware', 'oslo_policy', 'oslo_messaging_notifications', ...(keystone !== undefined ? ['keystone_authtoken'] : []), ...stores.map((s) => s.id.toLowerCase())])
+  for (const name of Object.keys(parsed.sections)) {
+    if (!knownSections.has(name)) ignored.push(`[${name}]`)
   }
 
   const connection = database.connection as string | undefined
   const envDatabaseUrl = fromEnv('DATABASE_URL')
   const databaseUrl = envDatabaseUrl ?? connection
-  if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+  if (databaseUrl !== undefined && !POSTGRES_URL.test(databaseUrl)) {
     const what = envDatabaseUrl !== undefined
       ? 'DATABASE_URL'
       : `${where}: line ${reader.lineOf('database', 'connection')}: [database] connection`
-    throw new ConfigError(`${what} must be a postgresql:// URL, got ${databaseUrl.split('://')[0]}://...`)
+    const scheme = databaseUrl.split('://')[0]
+    if (/^(mysql|mariadb)(\+|$)/i.test(scheme)) {
+      throw new ConfigError(`${what} is a MySQL database (${scheme}://...): Glint needs PostgreSQL. ` +
+        'Give it a postgresql:// URL (or leave it unset for the embedded registry)')
+    }
+    throw new ConfigError(`${what} must be a postgresql:// URL, got ${scheme}://...`)
   }
   const envPort = fromEnv('GLINT_PORT')
   if (envPort !== undefined && !/^\d{1,5}$/.test(envPort.trim())) throw new ConfigError(`GLINT_PORT must be a port number, got ${envPort}`)
@@ -184,8 +202,10 @@ export function loadConfig (configFile: string | undefined, env: NodeJS.ProcessE
     showMultipleLocations: defaults.show_multiple_locations as boolean,
     stores,
     defaultStore,
-    databaseUrl: databaseUrl?.replace(/^postgresql\+\w+:/, 'postgresql:'),
+    // SQLAlchemy's driver suffix (postgresql+psycopg2://) means nothing to a libpq-style client
+    databaseUrl: databaseUrl?.replace(POSTGRES_URL, 'postgresql://'),
     dbPoolSize: database.max_pool_size as number,
+    hashingAlgorithm: hashingAlgorithmOf(defaults.hashing_algorithm as string, `${where}: line ${reader.lineOf('DEFAULT', 'hashing_algorithm')}`),
     dbQueryTimeoutSec: database.query_timeout as number,
     dataDir,
     authMode,
@@ -201,7 +221,8 @@ export function loadConfig (configFile: string | undefined, env: NodeJS.ProcessE
     limitDefault: defaults.limit_param_default as number,
     limitMax: defaults.api_limit_max as number,
     publicEndpoint: defaults.public_endpoint as string | undefined,
-    maxBodySize: defaults.max_request_body_size as number,
+    maxBodySize: (middleware.max_request_body_size ?? defaults.max_request_body_size) as number,
+    debug: defaults.debug as boolean,
     shutdownTimeoutSec: defaults.shutdown_timeout as number,
     clientSocketTimeoutSec: defaults.client_socket_timeout as number,
     policy: readPolicyOptions(osloPolicy, defaults, configFile, reader, where),
@@ -279,6 +300,13 @@ function authModeOf (flavor: string | undefined, where: string): 'noauth' | 'tru
   throw new ConfigError(`${where}: [paste_deploy] flavor = ${flavor} is not one of Glance's: trusted-auth, keystone, caching, cachemanagement (with +caching or +cachemanagement)`)
 }
 
+/** Glance checks the name against hashlib at the first upload; Glint refuses it at start. */
+function hashingAlgorithmOf (name: string, where: string): string {
+  if (nodeHashName(name) !== undefined) return name
+  throw new ConfigError(`${where}: [DEFAULT] hashing_algorithm = ${name}: not a hash algorithm Glint can compute as Glance does; ` +
+    `use one of ${supportedHashAlgorithms().join(', ')}`)
+}
+
 /** A file named relative to the config file's directory, as oslo.config finds it. */
 function besideConfig (file: string, configFile: string | undefined): string {
   return isAbsolute(file) ? file : resolve(configFile === undefined ? '.' : dirname(configFile), file)
@@ -330,36 +358,18 @@ function readConfigText (file: string): string {
   }
 }
 
-/** The `ini` package accepts anything; oslo.config does not. Reject what Glance would. */
-function checkSyntax (text: string, where: string): void {
-  const lines = text.split(/\r?\n/)
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i].trim()
-    if (line === '' || line.startsWith('#') || line.startsWith(';')) continue
-    if (line.startsWith('[')) {
-      if (!/^\[[^\]]+\]$/.test(line)) throw new ConfigError(`${where}: line ${i + 1}: malformed section header: ${line}`)
-      continue
-    }
-    if (/^\s/.test(lines[i])) continue // continuation line, as oslo.config allows
-    if (!line.includes('=')) throw new ConfigError(`${where}: line ${i + 1}: no '=' found in assignment: ${line}`)
+/** A line oslo.config would not parse stops the start, as it stops Glance's. */
+function parseConfigText (text: string, where: string): ParsedConfig {
+  try {
+    return parseOsloIni(text)
+  } catch (err) {
+    if (err instanceof IniSyntaxError) throw new ConfigError(`${where}: ${err.message}`)
+    throw err
   }
 }
 
-function isSection (value: unknown): value is Section {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
-}
-
-function sectionOf (parsed: Record<string, unknown>, name: string, isDefault = false): Section {
-  const section = isSection(parsed[name]) ? parsed[name] as Section : {}
-  if (!isDefault) return section
-  // Keys before any section header land at the top level in `ini`.
-  const top: Section = {}
-  for (const [key, value] of Object.entries(parsed)) if (!isSection(value)) top[key] = value
-  return { ...top, ...section }
-}
-
 class OptionReader {
-  constructor (private readonly text: string, private readonly where: string) {}
+  constructor (private readonly lines: ParsedConfig['lines'], private readonly where: string) {}
 
   section (raw: Section, name: string, specs: Record<string, OptionSpec>, ignored: string[]): Section {
     const out: Section = {}
@@ -411,60 +421,69 @@ class OptionReader {
   }
 
   lineOf (section: string, key: string): number {
-    const lines = this.text.split(/\r?\n/)
-    let current = 'DEFAULT'
-    for (let i = 0; i < lines.length; i++) {
-      const header = /^\s*\[([^\]]+)\]/.exec(lines[i])
-      if (header !== null) { current = header[1]; continue }
-      if (current === section && new RegExp(`^\\s*${key}\\s*=`).test(lines[i])) return i + 1
-    }
-    return 0
+    return this.lines[section === 'DEFAULT' ? section : section.toLowerCase()]?.[key] ?? 0
   }
 }
 
-function readStores (parsed: Record<string, unknown>, defaults: Section, glanceStore: Section,
+function readStores (parsed: Record<string, Section>, defaults: Section, glanceStore: Section,
   reader: OptionReader, ignored: string[], dataDir: string): StoreConfig[] {
   const backends = defaults.enabled_backends as Record<string, string> | undefined
-  if (backends === undefined || Object.keys(backends).length === 0) {
-    const dir = (glanceStore.filesystem_store_datadir as string | undefined) ?? resolve(dataDir, 'images')
-    const directIo = glanceStore.filesystem_store_direct_io as boolean
-    return [{ id: 'local', type: 'file', weight: 0, file: { dir, chunkSize: 4 * 1024 * 1024, thin: false, directIo } }]
-  }
+  if (backends === undefined || Object.keys(backends).length === 0) return [legacyStore(glanceStore, ignored, dataDir)]
   const stores: StoreConfig[] = []
   for (const [id, type] of Object.entries(backends)) {
     if (id.startsWith('os_glance_')) {
       throw new ConfigError(`[DEFAULT] enabled_backends: store id ${id} uses the reserved prefix os_glance_`)
     }
-    const raw = isSection(parsed[id]) ? parsed[id] as Section : {}
+    const raw: Section = parsed[id.toLowerCase()] ?? {}
     if (type === 'file') {
-      const s = reader.section(raw, id, FILE_STORE_OPTIONS, ignored)
-      stores.push({
-        id, type: 'file', description: s.store_description as string | undefined, weight: s.weight as number,
-        file: {
-          dir: resolve((s.filesystem_store_datadir as string | undefined) ?? resolve(dataDir, id)),
-          chunkSize: s.filesystem_store_chunk_size as number,
-          thin: s.filesystem_thin_provisioning as boolean,
-          directIo: s.filesystem_store_direct_io as boolean
-        }
-      })
+      stores.push(fileStore(id, reader.section(raw, id, FILE_STORE_OPTIONS, ignored), resolve(dataDir, id)))
     } else if (type === 'rbd') {
-      const s = reader.section(raw, id, RBD_STORE_OPTIONS, ignored)
-      stores.push({
-        id, type: 'rbd', description: s.store_description as string | undefined, weight: s.weight as number,
-        rbd: {
-          pool: s.rbd_store_pool as string,
-          user: s.rbd_store_user as string | undefined,
-          cephConf: s.rbd_store_ceph_conf as string,
-          keyring: s.rbd_store_keyring as string | undefined,
-          chunkSizeMiB: s.rbd_store_chunk_size as number,
-          thin: s.rbd_thin_provisioning as boolean,
-          connectTimeoutSec: s.rados_connect_timeout as number,
-          writers: s.rbd_store_writers as number
-        }
-      })
+      stores.push(rbdStore(id, reader.section(raw, id, RBD_STORE_OPTIONS, ignored)))
     } else {
       throw new ConfigError(`[DEFAULT] enabled_backends: store ${id} has type ${type}; Glint supports file and rbd`)
     }
   }
   return stores
+}
+
+/**
+ * The single store of Glance's legacy form: default_store's type, configured in
+ * [glance_store]; named `local` (file) or `rbd` in Glint's locations. Store types Glint does
+ * not have (http, swift, cinder...) are reported.
+ */
+function legacyStore (glanceStore: Section, ignored: string[], dataDir: string): StoreConfig {
+  const type = glanceStore.default_store as string
+  const others = (glanceStore.stores as string[]).filter((t) => t !== 'file' && t !== 'rbd')
+  if (others.length > 0) ignored.push(`[glance_store] stores: ${others.join(', ')} (Glint has file and rbd stores)`)
+  if (type === 'file') return fileStore('local', glanceStore, resolve(dataDir, 'images'))
+  if (type === 'rbd') return rbdStore('rbd', glanceStore)
+  throw new ConfigError(`[glance_store] default_store = ${type}: Glint supports file and rbd stores`)
+}
+
+function fileStore (id: string, s: Section, defaultDir: string): StoreConfig {
+  return {
+    id, type: 'file', description: s.store_description as string | undefined, weight: s.weight as number,
+    file: {
+      dir: resolve((s.filesystem_store_datadir as string | undefined) ?? defaultDir),
+      chunkSize: s.filesystem_store_chunk_size as number,
+      thin: s.filesystem_thin_provisioning as boolean,
+      directIo: s.filesystem_store_direct_io as boolean
+    }
+  }
+}
+
+function rbdStore (id: string, s: Section): StoreConfig {
+  return {
+    id, type: 'rbd', description: s.store_description as string | undefined, weight: s.weight as number,
+    rbd: {
+      pool: s.rbd_store_pool as string,
+      user: s.rbd_store_user as string | undefined,
+      cephConf: s.rbd_store_ceph_conf as string,
+      keyring: s.rbd_store_keyring as string | undefined,
+      chunkSizeMiB: s.rbd_store_chunk_size as number,
+      thin: s.rbd_thin_provisioning as boolean,
+      connectTimeoutSec: s.rados_connect_timeout as number,
+      writers: s.rbd_store_writers as number
+    }
+  }
 }

@@ -52,10 +52,8 @@ export const DEFAULT_OPTIONS: Record<string, OptionSpec> = {
   image_cache_dir: { type: 'string' },
   image_cache_max_size: { type: 'int', default: 10 * 1024 ** 3, min: 0 },
   image_cache_stall_time: { type: 'int', default: 86400, min: 1 },
+  // the log level (Glint logs NDJSON to stdout; log_file, log_dir, use_syslog... are reported as not supported)
   debug: { type: 'bool', default: false },
-  verbose: { type: 'bool' },
-  log_file: { type: 'string' },
-  log_dir: { type: 'string' },
   // Glance 25.1 refuses to start unless this equals [oslo_policy] enforce_new_defaults
   enforce_secure_rbac: { type: 'bool', default: false },
   property_protection_file: { type: 'string' },
@@ -63,12 +61,17 @@ export const DEFAULT_OPTIONS: Record<string, OptionSpec> = {
 }
 
 export const GLANCE_STORE_OPTIONS: Record<string, OptionSpec> = {
-  default_backend: { type: 'string' },
-  // single-store (legacy) form, used when enabled_backends is not set
-  stores: { type: 'list' },
-  default_store: { type: 'string' },
-  filesystem_store_datadir: { type: 'string' },
-  filesystem_store_direct_io: { type: 'bool', default: true }
+  default_backend: { type: 'string' }
+}
+
+/**
+ * Glance's single-store form, when enabled_backends is not set: the store types loaded, the
+ * one that receives uploads, and that store's options, all in [glance_store] (see
+ * FILE_STORE_OPTIONS and RBD_STORE_OPTIONS).
+ */
+export const LEGACY_STORE_OPTIONS: Record<string, OptionSpec> = {
+  stores: { type: 'list', default: ['file'] },
+  default_store: { type: 'string', default: 'file' }
 }
 
 export const FILE_STORE_OPTIONS: Record<string, OptionSpec> = {
@@ -105,6 +108,11 @@ export const IMAGE_FORMAT_OPTIONS: Record<string, OptionSpec> = {
   // Refuse uploads whose content is not the declared disk_format (Glance 2025.1+; true there too)
   require_image_format_match: { type: 'bool', default: true },
   vmdk_allowed_types: { type: 'list', default: ['streamOptimized', 'monolithicSparse'] }
+}
+
+/** oslo.middleware's sizelimit: its [DEFAULT] spelling (in DEFAULT_OPTIONS) is the deprecated one. */
+export const OSLO_MIDDLEWARE_OPTIONS: Record<string, OptionSpec> = {
+  max_request_body_size: { type: 'int', min: 1 }
 }
 
 export const PASTE_OPTIONS: Record<string, OptionSpec> = {

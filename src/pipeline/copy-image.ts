@@ -16,7 +16,7 @@ export async function copyToStores (ctx: AppContext, image: ImageRecord, request
   await Promise.all(request.stores.map(async (id) => {
     const to = ctx.stores.get(id)!
     try {
-      const copy = await copyImageData(from, source.url, to, ctx.hashers, { id: image.id, size: image.size ?? 0 })
+      const copy = await copyImageData(from, source.url, to, ctx.hashers, { id: image.id, size: image.size ?? 0, hashAlgo: image.os_hash_algo ?? ctx.config.hashingAlgorithm })
       if (copy.checksum !== image.checksum || copy.osHashValue !== image.os_hash_value) {
         await to.run({ op: 'delete', imageId: image.id, url: copy.url }).catch(() => {})
         throw Object.assign(new Error(`checksum of the copy in ${id} does not match the image`), { code: 'GLINT_COPY_MISMATCH' })

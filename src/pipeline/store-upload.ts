@@ -9,7 +9,9 @@ import { deserializeError } from '../workers/protocol.js'
 
 export const storeUpload: UploadDispatch = async (u) => {
   const store = u.store!
-  const session = new UploadSession(store, u.ctx.hashers, u.image.id, Math.max(u.declaredSize, 0))
+  // An image keeps the algorithm it was first hashed with (glance.location: os_hash_algo or the option)
+  const hashAlgo = u.image.os_hash_algo ?? u.ctx.config.hashingAlgorithm
+  const session = new UploadSession(store, u.ctx.hashers, u.image.id, Math.max(u.declaredSize, 0), hashAlgo)
   return {
     write (chunk) {
       u.received += chunk.byteLength

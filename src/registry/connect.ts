@@ -24,6 +24,20 @@ export function registryFailure (err: unknown): GlintError | undefined {
   return undefined
 }
 
+/**
+ * libpq's unix-socket form, which Glance configs use: `postgresql://user@/glance?host=/run/postgresql`
+ * (no host in the authority, the socket directory as a parameter). The client wants a host
+ * there, and the directory as its own option.
+ */
+function libpqUrl (raw: string): { url: string, socketDir?: string } {
+  const filled = raw.replace(/^([\w+.-]+:\/\/(?:[^@/?]*@)?)(?=[/?]|$)/, '$1localhost')
+  const url = new URL(filled)
+  const host = url.searchParams.get('host')
+  if (host === null || !host.startsWith('/')) return { url: filled }
+  url.searchParams.delete('host')
+  return { url: url.toString(), socketDir: host }
+}
+
 export interface RegistryConnection {
   sql: Sql
   mode: 'postgres' | 'embedded'
@@ -58,8 +72,9 @@ export async function openRegistry (opts: RegistryOptions): Promise<RegistryConn
     // client that asked for it has gone. The embedded registry cannot interrupt a query (it
     // runs in this thread): there, what a request may ask for is bounded instead.
     const connection = { application_name: 'glint', statement_timeout: Math.round((opts.queryTimeoutSec ?? 0) * 1000) }
+    const { url, socketDir } = libpqUrl(opts.url)
     // A database that does not answer fails a request in seconds, not after postgres.js's 30.
-    sql = postgres(opts.url, { max: opts.poolSize, types, onnotice: () => {}, connection, connect_timeout: CONNECT_TIMEOUT_SEC })
+    sql = postgres(url, { max: opts.poolSize, types, onnotice: () => {}, connection, connect_timeout: CONNECT_TIMEOUT_SEC, ...(socketDir !== undefined ? { host: socketDir } : {}) })
   } else {
     embedded = await startEmbedded(opts.inMemory === true ? undefined : join(opts.dataDir, 'registry'), EMBEDDED_POOL)
     sql = postgres({ path: embedded.socketPath, database: 'postgres', username: 'postgres', max: EMBEDDED_POOL, types, onnotice: () => {} })

@@ -13,9 +13,10 @@ import { deserializeError, type DownloadMessage, type UploadResult } from '../wo
 const READ_BUFFER_BYTES = 4 * 1024 * 1024
 const READ_AHEAD = 4
 
+/** `image.hashAlgo`: the image's os_hash_algo, so the copy's digest compares with the image's. */
 export async function copyImageData (from: Store, url: string, to: Store, hashers: Hashers,
-  image: { id: string, size: number }): Promise<UploadResult> {
-  const session = new UploadSession(to, hashers, image.id, image.size)
+  image: { id: string, size: number, hashAlgo: string }): Promise<UploadResult> {
+  const session = new UploadSession(to, hashers, image.id, image.size, image.hashAlgo)
   if (image.size === 0) return await session.finish()
   const { port1: port, port2 } = new MessageChannel()
   let failed: Error | undefined

@@ -8,7 +8,7 @@ import { MessageChannel, type MessagePort } from 'node:worker_threads'
 import type { Store } from './stores.js'
 import type { Hashers } from './hashers.js'
 import { uploadBuffers } from './buffer-pool.js'
-import { OS_HASH_ALGO } from '../workers/hashing.js'
+import { nodeHashName } from '../config/hash-algorithms.js'
 import type { StoreTraffic } from '../metrics/registry.js'
 import { serializeError, type SerializedError, type StoredImage, type UploadReply, type UploadResult } from '../workers/protocol.js'
 
@@ -41,7 +41,8 @@ export class UploadSession {
   private released = false
   private readonly traffic: StoreTraffic
 
-  constructor (store: Store, hashers: Hashers, imageId: string, declaredSize: number) {
+  /** `hashAlgo`: the os_hash_algo to compute, as Glance names it (the image's, or hashing_algorithm). */
+  constructor (store: Store, hashers: Hashers, imageId: string, declaredSize: number, private readonly hashAlgo: string) {
     this.bufferSize = store.chunkSize
     this.traffic = store.traffic
     this.traffic.uploadsInFlight++
@@ -57,7 +58,8 @@ export class UploadSession {
     })
     this.stored = store.run<StoredImage>({ op: 'upload', port: port2, imageId, declaredSize }, [port2])
 
-    const digest = hashers.start(OS_HASH_ALGO)
+    // checked at start (hashing_algorithm) and when an image records one (nothing else writes it)
+    const digest = hashers.start(nodeHashName(hashAlgo) ?? hashAlgo)
     this.hashPort = digest.port
     this.hashPort.on('message', (seq: number) => this.release(seq))
     this.hashed = digest.result
@@ -109,7 +111,7 @@ export class UploadSession {
     this.hashPort.postMessage({ type: 'end' })
     try {
       const [stored, hashed] = await Promise.all([this.stored, this.hashed])
-      return { ...stored, osHashAlgo: OS_HASH_ALGO, osHashValue: hashed.hex }
+      return { ...stored, osHashAlgo: this.hashAlgo, osHashValue: hashed.hex }
     } finally {
       this.close()
     }
