@@ -357,3 +357,35 @@ t.test('NUL characters are refused with 400 or not found, never reach PostgreSQL
   t.same((await glint.request('GET', `${NS}?resource_types=x%00`)).json.namespaces, [])
   t.equal((await glint.request('GET', `${NS}/T::Nul/properties/p?resource_type=x%00`)).status, 404)
 })
+
+t.test('an operator\'s policy file decides the metadefs rules too', async (t) => {
+  const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs')
+  const { tmpdir } = await import('node:os')
+  const dir = mkdtempSync(join(tmpdir(), 'glint-metadef-policy-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  // members may manage tags; only admins may see other projects' public namespaces
+  writeFileSync(join(dir, 'policy.yaml'), [
+    'add_metadef_tag: "role:admin or role:member"',
+    'get_metadef_namespace: "role:admin or project_id:%(project_id)s"',
+    ''
+  ].join('\n'))
+  const glint = await startGlint({ database: 'postgres', config: `${TRUSTED_AUTH}[oslo_policy]\npolicy_file = ${join(dir, 'policy.yaml')}\n` })
+  t.teardown(() => glint.stop())
+  const req = (method: string, path: string, who: Record<string, string>, json?: unknown) => glint.request(method, path, { headers: who, json })
+  t.equal((await req('POST', NS, ADMIN, { namespace: 'T::Alice', owner: 'alice-project', visibility: 'public' })).status, 201)
+
+  t.equal((await req('POST', `${NS}/T::Alice/tags/mine`, ALICE)).status, 201, 'a member may add a tag now')
+  let reply = await req('POST', `${NS}/T::Alice/objects`, ALICE, { name: 'o' })
+  t.equal(reply.status, 403, 'but not an object')
+  t.equal(message(reply), 'You are not authorized to complete add_metadef_object action.')
+
+  reply = await req('GET', `${NS}/T::Alice`, BOB)
+  t.equal(reply.status, 404, 'public, yet hidden from another project by the rule')
+  t.equal(message(reply), 'The resource could not be found.')
+  reply = await req('POST', `${NS}/T::Alice/objects`, BOB, { name: 'o' })
+  t.equal(reply.status, 404, 'a refused write on a namespace one may not see is a 404, not a 403')
+  t.equal(message(reply), 'The resource could not be found.')
+  const listed = (await req('GET', NS, BOB)).json.namespaces.map((n: any) => n.namespace)
+  t.notOk(listed.includes('T::Alice'), 'and the list leaves it out')
+  t.ok((await req('GET', NS, ALICE)).json.namespaces.some((n: any) => n.namespace === 'T::Alice'), 'its owner still sees it')
+})

@@ -10,8 +10,12 @@ collectDefaultMetrics({ register: metricsRegistry, prefix: 'glint_' })
 
 /** One store's traffic. Add to the fields directly (e.g. `traffic.bytesIn += n`). */
 export interface StoreTraffic {
+  /** bytes written into the store */
   bytesIn: number
+  /** bytes read out of the store (a read shared by many downloads counts once) */
   bytesOut: number
+  /** bytes of the store's images sent to download clients */
+  bytesSent: number
   uploadsInFlight: number
   downloadsInFlight: number
 }
@@ -32,7 +36,7 @@ let registryPoolSize = 0
 export function storeTraffic (store: string): StoreTraffic {
   let t = traffic.get(store)
   if (t === undefined) {
-    t = { bytesIn: 0, bytesOut: 0, uploadsInFlight: 0, downloadsInFlight: 0 }
+    t = { bytesIn: 0, bytesOut: 0, bytesSent: 0, uploadsInFlight: 0, downloadsInFlight: 0 }
     traffic.set(store, t)
   }
   return t
@@ -119,6 +123,9 @@ tallyCounter('glint_store_bytes_total', 'Image data bytes written into (in) and 
       set({ store, direction: 'out' }, t.bytesOut)
     }
   })
+
+tallyCounter('glint_download_bytes_sent_total', 'Image data bytes sent to download clients, by the store they came from',
+  ['store'], (set) => { for (const [store, t] of traffic) set({ store }, t.bytesSent) })
 
 tallyGauge('glint_uploads_in_flight', 'Uploads (and copy-image copies) being written into each store',
   ['store'], (set) => { for (const [store, t] of traffic) set({ store }, t.uploadsInFlight) })

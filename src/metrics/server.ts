@@ -20,6 +20,8 @@ export async function startMetricsServer (host: string, port: number): Promise<M
       res.writeHead(500, { 'Content-Type': 'text/plain' }).end(`metrics failed: ${err.message}\n`)
     })
   })
+  // longer than a scrape interval, so a scraper's kept-alive connection is not closed under it
+  server.keepAliveTimeout = 65_000
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
     server.listen(port, host, () => { server.off('error', reject); resolve() })

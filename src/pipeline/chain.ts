@@ -20,8 +20,9 @@
 // returned; it undoes only what it itself started (one whose before-step threw has nothing to
 // undo). Every operation is an object `{ kind, ctx, identity, requestId, ...fields }` (the
 // `Ops` map below says which fields and what `next` resolves to). Operations on one image
-// carry it as `image`, loaded (and its visibility to the caller checked, 404 otherwise) by
-// `runChain` before the first layer runs, as Glance's controllers call image_repo.get first.
+// carry it as `image`, loaded by `targetImage(ctx, identity, id)` (index.ts; 404 when it does
+// not exist or the caller may not see it) before `run(op)` hands it to the first layer, as
+// Glance's controllers call image_repo.get first.
 //
 // 'image.upload' resolves an UploadSink (lifecycle.ts): layers wrap the sink to act per chunk,
 // on finish and on abort. 'image.download' resolves the image whose data the HTTP layer

@@ -44,24 +44,33 @@ export const uploadLocation: UploadLayer = (next) => async (u) => {
     throw err
   }
   let activated = false
+  let aborted = false
+  /** the activation in flight: an abort that arrives meanwhile waits for its outcome */
+  let activating: Promise<boolean> | undefined
   return {
     ...inner,
     async finish () {
       await inner.finish()
       leases.delete(u.image.id)
+      // The client left while the data was made durable: abort() removes it, nothing is activated.
+      if (aborted) throw Errors.uploadConflict('queued')
       const r = u.result!
-      activated = await u.ctx.sql.begin(async (tx) => {
+      activating = u.ctx.sql.begin(async (tx) => {
         const moved = await endUpload(tx, u.image.id, u.ctx.gateway.id, 'active', {
           size: r.size, virtual_size: u.virtualSize ?? null, checksum: r.checksum, os_hash_algo: r.osHashAlgo, os_hash_value: r.osHashValue
         })
         if (moved) await addLocation(tx, u.image.id, { store: store.id, url: r.url, metadata: { ...r.metadata, store: store.id } })
         return moved
       })
+      activated = await activating
       // Deleted while uploading: Glance answers 410 (and the store session removes the data).
       if (!activated) throw Errors.imageGone(u.image.id)
     },
     async abort (err) {
       leases.delete(u.image.id)
+      aborted = true
+      // Activated meanwhile: the upload is complete, its data stays.
+      if (await activating?.catch(() => false) === true) return
       await inner.abort(err)
       if (!activated) await backToQueued(u)
     }

@@ -12,6 +12,8 @@ export const storeUpload: UploadDispatch = async (u) => {
   // An image keeps the algorithm it was first hashed with (glance.location: os_hash_algo or the option)
   const hashAlgo = u.image.os_hash_algo ?? u.ctx.config.hashingAlgorithm
   const session = new UploadSession(store, u.ctx.hashers, u.image.id, Math.max(u.declaredSize, 0), hashAlgo)
+  /** the session's finish, once started: an abort meanwhile must wait for it (the data may become durable) */
+  let finishing: Promise<void> | undefined
   return {
     write (chunk) {
       u.received += chunk.byteLength
@@ -21,9 +23,11 @@ export const storeUpload: UploadDispatch = async (u) => {
     onFailure: (fn) => session.onFailure((e) => fn(deserializeError(e))),
     async finish () {
       if (u.declaredSize >= 0 && u.received !== u.declaredSize) throw Errors.sizeMismatch(u.received, u.declaredSize)
-      u.result = await session.finish()
+      finishing = session.finish().then((result) => { u.result = result })
+      await finishing
     },
     async abort () {
+      await finishing?.catch(() => {})
       if (u.result === undefined) { await session.abort(); return }
       await store.run({ op: 'delete', imageId: u.image.id, url: u.result.url }).catch((err) => {
         u.ctx.log.error({ err, imageId: u.image.id, store: store.id }, 'could not remove the data of a failed upload')

@@ -288,7 +288,7 @@ export function fanOut (limits: FanOutLimits, log: Logger): Downloads {
         if (!this.headSent) { this.headSent = true; this.sink.writeHead() }
         ;[ok, complete] = res.tryEnd(bytes, this.length)
       })
-      if (complete) { this.position = this.end; this.finish(undefined); return }
+      if (complete) { this.reach(this.end); this.finish(undefined); return }
       if (!ok) {
         this.pending = { bytes, startOffset, after: this.position + bytes.byteLength }
         this.sink.stalls.watch(this.nudgeThis, this.closeThis)
@@ -298,8 +298,14 @@ export function fanOut (limits: FanOutLimits, log: Logger): Downloads {
     }
 
     private moveTo (position: number): void {
-      this.position = position
+      this.reach(position)
       this.source?.moved(position)
+    }
+
+    /** The socket took everything before `position` (counted for /metrics). */
+    private reach (position: number): void {
+      this.store.traffic.bytesSent += position - this.position
+      this.position = position
     }
 
     /** onWritable: the socket drained; writes the rest of the pending bytes from write offset `at`. */
@@ -310,7 +316,7 @@ export function fanOut (limits: FanOutLimits, log: Logger): Downloads {
       if (!ok && !complete) return false
       this.pending = undefined
       if (pending.copy !== undefined) downloadBuffers.give(pending.copy)
-      if (complete) { this.position = this.end; this.finish(undefined); return true }
+      if (complete) { this.reach(this.end); this.finish(undefined); return true }
       this.moveTo(pending.after)
       this.advance()
       return true

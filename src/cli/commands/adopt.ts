@@ -4,8 +4,8 @@
 
 import type { Command } from 'commander'
 import { readFileSync } from 'node:fs'
-import ini from 'ini'
 import { loadConfig } from '../../config/load.js'
+import { parseOsloIni } from '../../config/oslo-ini.js'
 import { adopt } from '../../adopt/adopt.js'
 import { renderTable } from '../table.js'
 
@@ -60,8 +60,8 @@ export function adoptCommand (program: Command): void {
 
 function glanceConnectionOf (file: string | undefined): string {
   if (file === undefined) throw new Error('give --glance-config (the Glance\'s glance-api.conf) or --glance-connection')
-  const parsed = ini.parse(readFileSync(file, 'utf8')) as { database?: { connection?: string } }
-  const connection = parsed.database?.connection
+  // read as oslo.config reads it (a password may hold '#' or ';')
+  const connection = parseOsloIni(readFileSync(file, 'utf8')).sections.database?.connection
   if (connection === undefined || connection === '') throw new Error(`${file} has no [database] connection`)
   return connection
 }

@@ -9,7 +9,7 @@ import type { Exchange } from '../exchange.js'
 import type { Routes } from '../router.js'
 import { baseUrl } from './versions.js'
 import { unstorable, visibleNamespace } from './metadefs-lookup.js'
-import { enforceMetadef } from '../../pipeline/metadef-policy.js'
+import { enforceMetadef, metadefAllowed } from '../../pipeline/metadef-policy.js'
 import { NAMESPACE_SCHEMA } from '../../domain/metadef-schemas.js'
 import { normalizeProperties, normalizeProperty } from '../../domain/metadef-property.js'
 import { isoTime } from '../../domain/image.js'
@@ -59,8 +59,8 @@ async function list (ex: Exchange, ctx: AppContext): Promise<void> {
   const sortKey = ex.query.get('sort_key') ?? 'created_at'
   if (!NAMESPACE_SORT_KEYS.includes(sortKey)) throw Errors.metadefBadSortKey(sortKey)
   const visibility = checkVisibilityParam(ex)
-  enforceMetadef(ex.identity, 'get_metadef_namespaces')
-  enforceMetadef(ex.identity, 'list_metadef_resource_types')
+  enforceMetadef(ctx.policy, ex.identity, 'get_metadef_namespaces')
+  enforceMetadef(ctx.policy, ex.identity, 'list_metadef_resource_types')
 
   const markerName = ex.query.get('marker')
   let marker: NamespaceRecord | undefined
@@ -77,7 +77,8 @@ async function list (ex: Exchange, ctx: AppContext): Promise<void> {
     sortDir
   })
   if (marker !== undefined) rows = rows.filter((row) => comesAfter(row, marker, pagingKeys(sortKey), sortDir))
-  const page = rows.slice(0, limit)
+  // each one also passes get_metadef_namespace (Glance checks them one by one)
+  const page = rows.filter((ns) => metadefAllowed(ctx.policy, ex.identity, 'get_metadef_namespace', ns)).slice(0, limit)
 
   const associations = await listAssociations(ctx.sql, page.map((ns) => ns.id))
   const namespaces = page.map((ns) => formatNamespace(ns, {
@@ -99,7 +100,7 @@ async function show (ex: Exchange, ctx: AppContext): Promise<void> {
   checkVisibilityParam(ex)
   const ns = await visibleNamespace(ctx, ex, ex.params[0], 'namespace')
   for (const action of ['get_metadef_namespace', 'list_metadef_resource_types', 'get_metadef_objects', 'get_metadef_properties', 'get_metadef_tags'] as const) {
-    enforceMetadef(ex.identity, action)
+    enforceMetadef(ctx.policy, ex.identity, action, ns)
   }
   const [objects, associations, properties, tags] = await Promise.all([
     listObjects(ctx.sql, ns.id), listAssociations(ctx.sql, [ns.id]), listProperties(ctx.sql, ns.id), listTags(ctx.sql, ns.id, 'created_at', 'desc')
@@ -156,11 +157,11 @@ function createdView (ns: NamespaceRecord, body: Record<string, any>): Record<st
 async function create (ex: Exchange, ctx: AppContext): Promise<void> {
   checkBody(ex.body, NAMESPACE_SCHEMA, READ_ONLY)
   const body = ex.body as Record<string, any>
-  enforceMetadef(ex.identity, 'add_metadef_namespace')
-  if (Array.isArray(body.resource_type_associations) && body.resource_type_associations.length > 0) enforceMetadef(ex.identity, 'add_metadef_resource_type_association')
-  if (Array.isArray(body.objects) && body.objects.length > 0) enforceMetadef(ex.identity, 'add_metadef_object')
-  if (body.properties !== undefined && Object.keys(body.properties).length > 0) enforceMetadef(ex.identity, 'add_metadef_property')
-  if (Array.isArray(body.tags) && body.tags.length > 0) enforceMetadef(ex.identity, 'add_metadef_tag')
+  enforceMetadef(ctx.policy, ex.identity, 'add_metadef_namespace')
+  if (Array.isArray(body.resource_type_associations) && body.resource_type_associations.length > 0) enforceMetadef(ctx.policy, ex.identity, 'add_metadef_resource_type_association')
+  if (Array.isArray(body.objects) && body.objects.length > 0) enforceMetadef(ctx.policy, ex.identity, 'add_metadef_object')
+  if (body.properties !== undefined && Object.keys(body.properties).length > 0) enforceMetadef(ctx.policy, ex.identity, 'add_metadef_property')
+  if (Array.isArray(body.tags) && body.tags.length > 0) enforceMetadef(ctx.policy, ex.identity, 'add_metadef_tag')
   checkDefinitions(body.properties)
   for (const o of body.objects ?? []) checkDefinitions(o.properties, o.name)
   for (const item of [...(body.objects ?? []), ...(body.resource_type_associations ?? []), ...(body.tags ?? [])]) {
@@ -178,7 +179,7 @@ async function create (ex: Exchange, ctx: AppContext): Promise<void> {
 async function update (ex: Exchange, ctx: AppContext): Promise<void> {
   checkBody(ex.body, NAMESPACE_SCHEMA, READ_ONLY)
   const ns = await visibleNamespace(ctx, ex, ex.params[0], 'other')
-  enforceMetadef(ex.identity, 'modify_metadef_namespace')
+  enforceMetadef(ctx.policy, ex.identity, 'modify_metadef_namespace', ns)
   const values = valuesFromBody(ex.body, ex)
   const updated = await updateNamespace(ctx.sql, ns.id, values)
   if (updated === undefined) throw Errors.metadefNamespaceMissing(ex.params[0])
@@ -188,7 +189,7 @@ async function update (ex: Exchange, ctx: AppContext): Promise<void> {
 
 async function remove (ex: Exchange, ctx: AppContext): Promise<void> {
   const ns = await visibleNamespace(ctx, ex, ex.params[0], 'other')
-  enforceMetadef(ex.identity, 'delete_metadef_namespace')
+  enforceMetadef(ctx.policy, ex.identity, 'delete_metadef_namespace', ns)
   if (ns.protected === true) throw Errors.metadefNamespaceProtected(ns.namespace)
   if (!await deleteNamespace(ctx.sql, ns.id)) throw Errors.metadefNamespaceMissing(ns.namespace)
   ex.empty(204)

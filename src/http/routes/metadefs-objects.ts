@@ -7,7 +7,7 @@ import type { Exchange } from '../exchange.js'
 import type { Routes } from '../router.js'
 import { unstorable, visibleNamespace } from './metadefs-lookup.js'
 import { checkListQuery } from './metadefs-query.js'
-import { enforceMetadef } from '../../pipeline/metadef-policy.js'
+import { enforceMetadef, metadefAllowed } from '../../pipeline/metadef-policy.js'
 import { OBJECT_PROPERTY_SCHEMA, OBJECT_SCHEMA } from '../../domain/metadef-schemas.js'
 import { normalizeProperties } from '../../domain/metadef-property.js'
 import { isoTime } from '../../domain/image.js'
@@ -48,8 +48,9 @@ async function existing (ctx: AppContext, namespaceId: number, name: string): Pr
 async function list (ex: Exchange, ctx: AppContext): Promise<void> {
   checkListQuery(ex, { zeroLimit: false })
   const ns = await visibleNamespace(ctx, ex, ex.params[0], 'objects')
-  enforceMetadef(ex.identity, 'get_metadef_objects')
-  const rows = await listObjects(ctx.sql, ns.id)
+  enforceMetadef(ctx.policy, ex.identity, 'get_metadef_objects', ns)
+  // each object also passes get_metadef_object (Glance checks them one by one, on their namespace)
+  const rows = metadefAllowed(ctx.policy, ex.identity, 'get_metadef_object', ns) ? await listObjects(ctx.sql, ns.id) : []
   // Glance's link really lacks the leading slash.
   ex.json(200, { objects: rows.map((o) => formatObject(o, ns.namespace)), schema: 'v2/schemas/metadefs/objects' })
 }
@@ -60,7 +61,7 @@ async function create (ex: Exchange, ctx: AppContext): Promise<void> {
   for (const definition of Object.values(body.properties ?? {})) checkBody(definition, OBJECT_PROPERTY_SCHEMA, [])
   checkDefinitions(body.properties)
   const ns = await visibleNamespace(ctx, ex, ex.params[0], 'objects')
-  enforceMetadef(ex.identity, 'add_metadef_object')
+  enforceMetadef(ctx.policy, ex.identity, 'add_metadef_object', ns)
   const now = new Date()
   const row = await insertObject(ctx.sql, ns.id, ns.namespace, valuesFromBody(body), now)
   ex.json(201, savedView(row, body, ns.namespace, { created: now, updated: now }))
@@ -68,7 +69,7 @@ async function create (ex: Exchange, ctx: AppContext): Promise<void> {
 
 async function show (ex: Exchange, ctx: AppContext): Promise<void> {
   const ns = await visibleNamespace(ctx, ex, ex.params[0], 'objects')
-  enforceMetadef(ex.identity, 'get_metadef_object')
+  enforceMetadef(ctx.policy, ex.identity, 'get_metadef_object', ns)
   ex.json(200, formatObject(await existing(ctx, ns.id, ex.params[1]), ns.namespace))
 }
 
@@ -76,7 +77,7 @@ async function update (ex: Exchange, ctx: AppContext): Promise<void> {
   checkBody(ex.body, OBJECT_SCHEMA, READ_ONLY)
   checkDefinitions(ex.body.properties)
   const ns = await visibleNamespace(ctx, ex, ex.params[0], 'objects')
-  enforceMetadef(ex.identity, 'modify_metadef_object')
+  enforceMetadef(ctx.policy, ex.identity, 'modify_metadef_object', ns)
   const before = await existing(ctx, ns.id, ex.params[1])
   const row = await updateObject(ctx.sql, before.id, ns.namespace, before.name, valuesFromBody(ex.body))
   if (row === undefined) throw Errors.metadefObjectNotFound(ex.params[1])
@@ -85,7 +86,7 @@ async function update (ex: Exchange, ctx: AppContext): Promise<void> {
 
 async function remove (ex: Exchange, ctx: AppContext): Promise<void> {
   const ns = await visibleNamespace(ctx, ex, ex.params[0], 'objects')
-  enforceMetadef(ex.identity, 'delete_metadef_object')
+  enforceMetadef(ctx.policy, ex.identity, 'delete_metadef_object', ns)
   const row = await existing(ctx, ns.id, ex.params[1])
   if (ns.protected === true) throw Errors.metadefObjectProtected(row.name)
   if (!await deleteObject(ctx.sql, row.id)) throw Errors.metadefObjectNotFound(row.name)
@@ -94,7 +95,7 @@ async function remove (ex: Exchange, ctx: AppContext): Promise<void> {
 
 async function removeAll (ex: Exchange, ctx: AppContext): Promise<void> {
   const ns = await visibleNamespace(ctx, ex, ex.params[0], 'other')
-  enforceMetadef(ex.identity, 'delete_metadef_namespace')
+  enforceMetadef(ctx.policy, ex.identity, 'delete_metadef_namespace', ns)
   if (ns.protected === true) throw Errors.metadefNamespaceProtected(ns.namespace)
   await deleteNamespaceContent(ctx.sql, ns.id, 'objects')
   ex.empty(204)

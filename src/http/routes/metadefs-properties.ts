@@ -29,7 +29,7 @@ function definitionOf (body: Record<string, unknown>): Record<string, unknown> {
 
 async function list (ex: Exchange, ctx: AppContext): Promise<void> {
   const ns = await visibleNamespace(ctx, ex, ex.params[0], 'other')
-  enforceMetadef(ex.identity, 'get_metadef_properties')
+  enforceMetadef(ctx.policy, ex.identity, 'get_metadef_properties', ns)
   ex.json(200, { properties: formatProperties(await listProperties(ctx.sql, ns.id)) })
 }
 
@@ -37,19 +37,19 @@ async function create (ex: Exchange, ctx: AppContext): Promise<void> {
   checkBody(ex.body, PROPERTY_SCHEMA, READ_ONLY)
   checkDefinitions({ [String(ex.body.name)]: ex.body })
   const ns = await visibleNamespace(ctx, ex, ex.params[0], 'other')
-  enforceMetadef(ex.identity, 'add_metadef_property')
+  enforceMetadef(ctx.policy, ex.identity, 'add_metadef_property', ns)
   const row = await insertProperty(ctx.sql, ns.id, ns.namespace, String(ex.body.name), definitionOf(ex.body), new Date())
   ex.json(201, formatProperty(row))
 }
 
 async function show (ex: Exchange, ctx: AppContext): Promise<void> {
   const ns = await visibleNamespace(ctx, ex, ex.params[0], 'other')
-  enforceMetadef(ex.identity, 'get_metadef_property')
+  enforceMetadef(ctx.policy, ex.identity, 'get_metadef_property', ns)
   let name = ex.params[1]
   const resourceType = ex.query.get('resource_type')
   if (resourceType !== null && resourceType !== '') {
     // ?resource_type=: the name is given with that resource type's prefix (hw_cpu_policy)
-    enforceMetadef(ex.identity, 'get_metadef_resource_type')
+    enforceMetadef(ctx.policy, ex.identity, 'get_metadef_resource_type', ns)
     if (unstorable(resourceType) || !await resourceTypeExists(ctx.sql, resourceType)) throw Errors.metadefResourceTypeNotFound(resourceType)
     const association = (await listAssociations(ctx.sql, [ns.id])).find((a) => a.name === resourceType)
     if (association === undefined) throw Errors.metadefAssociationNotFound(resourceType, ns.namespace)
@@ -64,7 +64,7 @@ async function update (ex: Exchange, ctx: AppContext): Promise<void> {
   checkBody(ex.body, PROPERTY_SCHEMA, READ_ONLY)
   checkDefinitions({ [String(ex.body.name)]: ex.body })
   const ns = await visibleNamespace(ctx, ex, ex.params[0], 'other')
-  enforceMetadef(ex.identity, 'modify_metadef_property')
+  enforceMetadef(ctx.policy, ex.identity, 'modify_metadef_property', ns)
   const before = await existing(ctx, ns.id, ex.params[1])
   const row = await updateProperty(ctx.sql, before.id, ns.namespace, before.name, String(ex.body.name), definitionOf(ex.body))
   if (row === undefined) throw Errors.metadefPropertyNotFound(ex.params[1])
@@ -73,7 +73,7 @@ async function update (ex: Exchange, ctx: AppContext): Promise<void> {
 
 async function remove (ex: Exchange, ctx: AppContext): Promise<void> {
   const ns = await visibleNamespace(ctx, ex, ex.params[0], 'other')
-  enforceMetadef(ex.identity, 'remove_metadef_property')
+  enforceMetadef(ctx.policy, ex.identity, 'remove_metadef_property', ns)
   const row = await existing(ctx, ns.id, ex.params[1])
   if (ns.protected === true) throw Errors.metadefPropertyProtected(row.name)
   if (!await deleteProperty(ctx.sql, row.id)) throw Errors.metadefPropertyNotFound(row.name)
@@ -82,7 +82,7 @@ async function remove (ex: Exchange, ctx: AppContext): Promise<void> {
 
 async function removeAll (ex: Exchange, ctx: AppContext): Promise<void> {
   const ns = await visibleNamespace(ctx, ex, ex.params[0], 'other')
-  enforceMetadef(ex.identity, 'delete_metadef_namespace')
+  enforceMetadef(ctx.policy, ex.identity, 'delete_metadef_namespace', ns)
   if (ns.protected === true) throw Errors.metadefNamespaceProtected(ns.namespace)
   await deleteNamespaceContent(ctx.sql, ns.id, 'properties')
   ex.empty(204)

@@ -7,7 +7,7 @@ import { Errors } from '../../errors.js'
 import type { Exchange } from '../exchange.js'
 import type { Routes } from '../router.js'
 import { visibleNamespace } from './metadefs-lookup.js'
-import { enforceMetadef } from '../../pipeline/metadef-policy.js'
+import { enforceMetadef, metadefAllowed } from '../../pipeline/metadef-policy.js'
 import { RESOURCE_TYPE_ASSOCIATION_SCHEMA } from '../../domain/metadef-schemas.js'
 import { checkBody, formatAssociation, formatResourceType } from '../../domain/metadefs.js'
 import { deleteAssociation, insertAssociation, listAssociations, listResourceTypes } from '../../registry/metadefs-resource-types.js'
@@ -15,21 +15,23 @@ import { deleteAssociation, insertAssociation, listAssociations, listResourceTyp
 const READ_ONLY = ['created_at', 'updated_at']
 
 async function listAll (ex: Exchange, ctx: AppContext): Promise<void> {
-  enforceMetadef(ex.identity, 'list_metadef_resource_types')
+  enforceMetadef(ctx.policy, ex.identity, 'list_metadef_resource_types')
   ex.json(200, { resource_types: (await listResourceTypes(ctx.sql)).map(formatResourceType) })
 }
 
 async function listForNamespace (ex: Exchange, ctx: AppContext): Promise<void> {
   const ns = await visibleNamespace(ctx, ex, ex.params[0], 'other')
-  enforceMetadef(ex.identity, 'list_metadef_resource_types')
+  enforceMetadef(ctx.policy, ex.identity, 'list_metadef_resource_types', ns)
   const rows = await listAssociations(ctx.sql, [ns.id])
-  ex.json(200, { resource_type_associations: rows.map(formatAssociation) })
+  // each association also passes get_metadef_resource_type (Glance checks them one by one)
+  const allowed = metadefAllowed(ctx.policy, ex.identity, 'get_metadef_resource_type', ns)
+  ex.json(200, { resource_type_associations: allowed ? rows.map(formatAssociation) : [] })
 }
 
 async function associate (ex: Exchange, ctx: AppContext): Promise<void> {
   checkBody(ex.body, RESOURCE_TYPE_ASSOCIATION_SCHEMA, READ_ONLY)
   const ns = await visibleNamespace(ctx, ex, ex.params[0], 'other')
-  enforceMetadef(ex.identity, 'add_metadef_resource_type_association')
+  enforceMetadef(ctx.policy, ex.identity, 'add_metadef_resource_type_association', ns)
   const body = ex.body as Record<string, any>
   const row = await insertAssociation(ctx.sql, ns.id, ns.namespace, {
     name: body.name, prefix: body.prefix ?? null, properties_target: body.properties_target ?? null
@@ -39,7 +41,7 @@ async function associate (ex: Exchange, ctx: AppContext): Promise<void> {
 
 async function dissociate (ex: Exchange, ctx: AppContext): Promise<void> {
   const ns = await visibleNamespace(ctx, ex, ex.params[0], 'other')
-  enforceMetadef(ex.identity, 'remove_metadef_resource_type_association')
+  enforceMetadef(ctx.policy, ex.identity, 'remove_metadef_resource_type_association', ns)
   const name = ex.params[1]
   const found = (await listAssociations(ctx.sql, [ns.id])).some((a) => a.name === name)
   if (!found) throw Errors.metadefAssociationMissing(name)

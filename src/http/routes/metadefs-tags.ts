@@ -26,7 +26,7 @@ async function list (ex: Exchange, ctx: AppContext): Promise<void> {
   const query = checkListQuery(ex, { zeroLimit: true })
   if (!TAG_SORT_KEYS.includes(query.sortKey)) throw Errors.metadefBadSortKey(query.sortKey)
   const ns = await visibleNamespace(ctx, ex, ex.params[0], 'other')
-  enforceMetadef(ex.identity, 'get_metadef_tags')
+  enforceMetadef(ctx.policy, ex.identity, 'get_metadef_tags', ns)
   const marker = query.marker !== undefined ? await existing(ctx, ns.id, query.marker) : undefined
   let rows = await listTags(ctx.sql, ns.id, query.sortKey, query.sortDir)
   if (marker !== undefined) rows = rows.filter((row) => comesAfter(row, marker, pagingKeys(query.sortKey), query.sortDir))
@@ -37,7 +37,7 @@ async function list (ex: Exchange, ctx: AppContext): Promise<void> {
 async function createMany (ex: Exchange, ctx: AppContext): Promise<void> {
   checkBody(ex.body, TAG_LIST_SCHEMA, READ_ONLY)
   const ns = await visibleNamespace(ctx, ex, ex.params[0], 'other')
-  enforceMetadef(ex.identity, 'add_metadef_tags')
+  enforceMetadef(ctx.policy, ex.identity, 'add_metadef_tags', ns)
   const names = ((ex.body.tags ?? []) as Array<{ name: string }>).map((t) => t.name)
   const rows = await insertTags(ctx.sql, ns.id, ns.namespace, names, boolFromString(ex.headers['x-openstack-append']))
   ex.json(201, { tags: rows.map((t) => formatTag(t, false)) })
@@ -46,20 +46,20 @@ async function createMany (ex: Exchange, ctx: AppContext): Promise<void> {
 async function createOne (ex: Exchange, ctx: AppContext): Promise<void> {
   const ns = await visibleNamespace(ctx, ex, ex.params[0], 'other')
   checkBody({ name: ex.params[1] }, TAG_SCHEMA, [])
-  enforceMetadef(ex.identity, 'add_metadef_tag')
+  enforceMetadef(ctx.policy, ex.identity, 'add_metadef_tag', ns)
   ex.json(201, formatTag(await insertTag(ctx.sql, ns.id, ns.namespace, ex.params[1], new Date())))
 }
 
 async function show (ex: Exchange, ctx: AppContext): Promise<void> {
   const ns = await visibleNamespace(ctx, ex, ex.params[0], 'other')
-  enforceMetadef(ex.identity, 'get_metadef_tag')
+  enforceMetadef(ctx.policy, ex.identity, 'get_metadef_tag', ns)
   ex.json(200, formatTag(await existing(ctx, ns.id, ex.params[1])))
 }
 
 async function update (ex: Exchange, ctx: AppContext): Promise<void> {
   checkBody(ex.body, TAG_SCHEMA, READ_ONLY)
   const ns = await visibleNamespace(ctx, ex, ex.params[0], 'other')
-  enforceMetadef(ex.identity, 'modify_metadef_tag')
+  enforceMetadef(ctx.policy, ex.identity, 'modify_metadef_tag', ns)
   const before = await existing(ctx, ns.id, ex.params[1])
   const row = await renameTag(ctx.sql, before.id, ns.namespace, String(ex.body.name))
   if (row === undefined) throw Errors.metadefTagNotFound(ex.params[1])
@@ -69,7 +69,7 @@ async function update (ex: Exchange, ctx: AppContext): Promise<void> {
 
 async function remove (ex: Exchange, ctx: AppContext): Promise<void> {
   const ns = await visibleNamespace(ctx, ex, ex.params[0], 'other')
-  enforceMetadef(ex.identity, 'delete_metadef_tag')
+  enforceMetadef(ctx.policy, ex.identity, 'delete_metadef_tag', ns)
   const row = await existing(ctx, ns.id, ex.params[1])
   if (ns.protected === true) throw Errors.metadefTagProtected(row.name)
   if (!await deleteTag(ctx.sql, row.id)) throw Errors.metadefTagNotFound(row.name)
@@ -78,8 +78,8 @@ async function remove (ex: Exchange, ctx: AppContext): Promise<void> {
 
 async function removeAll (ex: Exchange, ctx: AppContext): Promise<void> {
   const ns = await visibleNamespace(ctx, ex, ex.params[0], 'other')
-  enforceMetadef(ex.identity, 'delete_metadef_namespace')
-  enforceMetadef(ex.identity, 'delete_metadef_tags')
+  enforceMetadef(ctx.policy, ex.identity, 'delete_metadef_namespace', ns)
+  enforceMetadef(ctx.policy, ex.identity, 'delete_metadef_tags', ns)
   if (ns.protected === true) throw Errors.metadefNamespaceProtected(ns.namespace)
   await deleteNamespaceContent(ctx.sql, ns.id, 'tags')
   ex.empty(204)
