@@ -182,6 +182,69 @@ async function fuzz (t: Test, glint: Glint, label: string): Promise<void> {
   t.equal((await glint.request('GET', `/v2/images/${ids[0]}`)).status, 200, 'and its registry answers')
 }
 
+/**
+ * Hostile headers and Range on downloads (issue 15): random Range / legacy Content-Range
+ * specs, Accept, identity and store headers, request ids. Every answer is a 2xx or a 4xx;
+ * every 206 carries exactly the bytes its Content-Range names.
+ */
+async function fuzzHeaders (t: Test, glint: Glint): Promise<void> {
+  const data = Buffer.from(Array.from({ length: 70_000 }, (_, i) => (i * 7 + (i >> 8)) & 0xff))
+  const image = await createImage(glint)
+  const put = await glint.request('PUT', `/v2/images/${image.id}/file`, { body: data, headers: { 'Content-Type': 'application/octet-stream' } })
+  t.equal(put.status, 204, 'an image to download')
+  const random = prng(SEED + 1)
+  const g = generators(random)
+  const number = (): string => g.pick([String(g.int(data.length * 2)), '0', '-1', String(data.length - 1), String(data.length), '99999999999999999999', '', ' 5', 'x', '1e3', '0x10'])
+  const rangeSpec = (): string => g.pick([
+    () => `bytes=${number()}-${number()}`, () => `bytes=-${number()}`, () => `bytes=${number()}-`,
+    () => `bytes=${number()}-${number()},${number()}-${number()}`, () => `bytes ${number()}-${number()}/${number()}`,
+    () => `items=${number()}-${number()}`, () => g.text().slice(0, 100), () => 'bytes=', () => 'bytes=-', () => `BYTES = ${number()} - ${number()}`
+  ])()
+  // header values must be printable ASCII, or fetch refuses to send them (see below)
+  const headerValue = (): string => g.text().slice(0, g.chance(0.9) ? 200 : 4000)
+  const statuses = new Map<number, number>()
+  const failures: string[] = []
+  const count = Math.max(50, Math.floor(REQUESTS / 2))
+  for (let n = 1; n <= count; n++) {
+    const headers: Record<string, string> = {}
+    if (g.chance(0.7)) headers.Range = rangeSpec()
+    if (g.chance(0.2)) headers['Content-Range'] = `bytes ${rangeSpec().replace(/^bytes=/, '')}`
+    for (const name of ['Accept', 'X-Image-Meta-Store', 'X-Openstack-Request-Id', 'X-Roles', 'X-Project-Id', 'X-Identity-Status', 'Accept-Encoding', 'If-None-Match']) {
+      if (g.chance(0.1)) headers[name] = headerValue()
+    }
+    for (const name in headers) headers[name] = headers[name].replace(/[^\x20-\x7e]/g, '')
+    const path = g.chance(0.9) ? `/v2/images/${image.id}/file` : `/v2/images/${image.id}`
+    let reply: Response
+    try {
+      reply = await fetch(glint.url + path, { headers, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) })
+    } catch (err) {
+      failures.push(`#${n} ${JSON.stringify(headers).slice(0, 300)}: ${(err as Error).message}`)
+      continue
+    }
+    const body = Buffer.from(await reply.arrayBuffer())
+    statuses.set(reply.status, (statuses.get(reply.status) ?? 0) + 1)
+    if (reply.status >= 500) failures.push(`#${n} ${JSON.stringify(headers).slice(0, 300)} -> ${reply.status}`)
+    if (reply.status === 206) {
+      const m = /^bytes (\d+)-(\d+)\/(\d+)$/.exec(reply.headers.get('content-range') ?? '')
+      if (m === null || !body.equals(data.subarray(Number(m[1]), Number(m[2]) + 1)) || Number(m[3]) !== data.length) {
+        failures.push(`#${n} ${JSON.stringify(headers)} -> 206 ${reply.headers.get('content-range')} with ${body.length} bytes that do not match`)
+      }
+    }
+    if (reply.status === 200 && path.endsWith('/file') && !body.equals(data)) failures.push(`#${n} ${JSON.stringify(headers)} -> 200 with other bytes`)
+  }
+  const counts = [...statuses.entries()].sort(([a], [b]) => a - b).map(([s, c]) => `${s}: ${c}`).join(', ')
+  const summary = `fuzz (headers and Range, seed ${SEED + 1}): ${count} requests sent; statuses ${counts}; ${failures.length} failures`
+  t.comment(summary)
+  console.log(summary)
+  t.same(failures, [], 'no 5xx, every request answered, every range the right bytes')
+}
+
+t.test('fuzzing headers and Range on downloads', async (t) => {
+  const glint = await startGlint({ database: 'postgres' })
+  t.teardown(() => glint.stop())
+  await fuzzHeaders(t, glint)
+})
+
 for (const database of ['postgres', 'embedded'] as const) {
   t.test(`fuzzing the JSON API (${database} registry)`, async (t) => {
     const glint = await startGlint({ database })
