@@ -21,6 +21,7 @@ filesystem_store_datadir = {dataDir}/images
 filesystem_store_datadir = {dataDir}/spare
 `
 
+// What settles after the answer is awaited with eventually(..., 600): up to 60 s on a loaded machine.
 const filesOf = (glint: Glint, dir: string, id: string): string[] =>
   readdirSync(join(glint.dataDir, dir)).filter((f) => f.includes(id))
 
@@ -53,7 +54,7 @@ t.test('racing uploads', async (t) => {
       t.equal(shown.os_hash_value, won.sha512, 'the winner\'s sha512')
       const down = await download(glint.url, `/v2/images/${image.id}/file`)
       t.equal(down.digest.sha512, won.sha512, 'the download is the winner\'s bytes')
-      t.ok(await eventually(async () => filesOf(glint, 'images', image.id).length === 1), 'one file in the store, the winner\'s')
+      t.ok(await eventually(async () => filesOf(glint, 'images', image.id).length === 1, 600), 'one file in the store, the winner\'s')
     }
   })
 
@@ -67,7 +68,7 @@ t.test('racing uploads', async (t) => {
       t.equal(del.status, 204, `round ${round}: DELETE succeeds`)
       t.ok([204, 404, 409, 410].includes(up.status), `round ${round}: upload answers 204/404/409/410 (got ${up.status} ${up.body})`)
       t.equal((await glint.request('GET', `/v2/images/${image.id}`)).status, 404, 'the image is gone')
-      t.ok(await eventually(async () => filesOf(glint, 'images', image.id).length === 0), `round ${round}: no data left in the store`)
+      t.ok(await eventually(async () => filesOf(glint, 'images', image.id).length === 0, 600), `round ${round}: no data left in the store`)
     }
   })
 
@@ -98,7 +99,7 @@ t.test('racing uploads', async (t) => {
       t.equal(up.status, 204, `round ${round}: the upload succeeds (got ${up.status} ${up.body})`)
       t.ok([202, 409].includes(imported.status), `round ${round}: import is 202 or 409 (got ${imported.status} ${imported.text})`)
       const wanted = imported.status === 202 ? 'local,spare' : 'local'
-      t.ok(await eventually(async () => (await show(image.id)).stores === wanted), `round ${round}: stores ${wanted}`)
+      t.ok(await eventually(async () => (await show(image.id)).stores === wanted, 600), `round ${round}: stores ${wanted}`)
       const shown = await show(image.id)
       t.equal(shown.status, 'active')
       t.equal(shown.checksum, up.sent.md5, 'the upload\'s md5')
