@@ -5,6 +5,7 @@ import type { Sql } from 'postgres'
 import type { Config } from './config/load.js'
 import type { Authenticate } from './pipeline/auth.js'
 import type { KeystoneClient } from './keystone/client.js'
+import type { Notifier } from './notifier/notifier.js'
 import type { StoreSet } from './stores/stores.js'
 import type { Hashers } from './stores/hashers.js'
 import type { Downloads } from './stores/fanout.js'
@@ -29,6 +30,8 @@ export interface AppContext {
   gateway: Gateway
   /** Keystone, when [paste_deploy] flavor = keystone (tokens, unified limits) */
   keystone?: KeystoneClient
+  /** Glance's notifications (src/notifier): ctx.notifier.info(eventType, payload); never throws */
+  notifier: Notifier
   authenticate: Authenticate
   /** [oslo_policy]: enforce(identity, action, target) for every API action */
   policy: Policy

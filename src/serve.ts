@@ -11,6 +11,7 @@ import { fanOut } from './stores/fanout.js'
 import { openImageCache } from './stores/image-cache.js'
 import { authLayer } from './pipeline/auth.js'
 import { keystoneClient, type KeystoneClient } from './keystone/client.js'
+import { createNotifier } from './notifier/notifier.js'
 import { createPolicy, PolicyFileError, type Policy } from './pipeline/policy/enforcer.js'
 import { loadPropertyRules, PropertyProtectionError, type PropertyRules } from './pipeline/property-protection.js'
 import type { Identity } from './identity.js'
@@ -61,6 +62,7 @@ export async function serve (configFile: string | undefined): Promise<void> {
   const stores = createStores(config.stores, config.defaultStore)
   const hashers = createHashers(config.workers > 0 ? config.workers : availableParallelism())
 
+  const notifier = createNotifier(config.notifier, log)
   const keystone: KeystoneClient | undefined = config.keystone === undefined
     ? undefined
     : keystoneClient({ ...config.keystone, timeoutMs: config.keystone.timeoutSec * 1000 })
@@ -76,6 +78,7 @@ export async function serve (configFile: string | undefined): Promise<void> {
     stalledWrites: stalledWrites(config.clientSocketTimeoutSec),
     log,
     keystone,
+    notifier,
     authenticate: adminByPolicy(authLayer({
       mode: config.authMode,
       defaultProjectId: config.defaultProjectId,
@@ -118,6 +121,8 @@ export async function serve (configFile: string | undefined): Promise<void> {
     sweeper.stop()
     await metrics?.close()
     await ctx.imageCache?.close()
+    await notifier.flush(5000)
+    await notifier.close()
     await stores.close()
     await hashers.close()
     await registry.close()

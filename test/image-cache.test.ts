@@ -61,6 +61,8 @@ t.test('image cache', async (t) => {
       t.equal(reply.status, 403, `${method} ${path} as a member: 403`)
     }
     t.equal((await glint.request('PUT', `/v2/cache/${randomUUID()}`, { headers: ADMIN })).status, 404, 'queueing an unknown image: 404')
+    // tempest queues 'non-existing-image-id': an id that is not a UUID names no image (was a 500)
+    t.equal((await glint.request('PUT', '/v2/cache/non-existing-image-id', { headers: ADMIN })).status, 404, 'queueing a non-UUID id: 404')
     const queued = await glint.request('POST', '/v2/images', { json: { name: 'empty', disk_format: 'raw', container_format: 'bare' }, headers: ADMIN })
     const notActive = await glint.request('PUT', `/v2/cache/${queued.json.id}`, { headers: ADMIN })
     t.equal(notActive.status, 400, 'queueing an image that is not active: 400')

@@ -4,10 +4,11 @@
 
 import { existsSync, readFileSync } from 'node:fs'
 import { dirname, isAbsolute, resolve } from 'node:path'
+import { NOTIFIER_DRIVERS, type NotifierConfig } from '../notifier/notifier.js'
 import { IniSyntaxError, parseOsloIni, type ParsedConfig } from './oslo-ini.js'
 import {
   DATABASE_OPTIONS, DEFAULT_OPTIONS, FILE_STORE_OPTIONS, GLANCE_STORE_OPTIONS, IMAGE_FORMAT_OPTIONS, KEYSTONE_AUTHTOKEN_OPTIONS,
-  LEGACY_STORE_OPTIONS, OSLO_MIDDLEWARE_OPTIONS, PASTE_OPTIONS, POLICY_OPTIONS, RBD_STORE_OPTIONS, type OptionSpec
+  LEGACY_STORE_OPTIONS, NOTIFICATIONS_OPTIONS, OSLO_MIDDLEWARE_OPTIONS, PASTE_OPTIONS, POLICY_OPTIONS, RBD_STORE_OPTIONS, type OptionSpec
 } from './options.js'
 import { nodeHashName, supportedHashAlgorithms } from './hash-algorithms.js'
 
@@ -62,6 +63,8 @@ export interface Config {
   dbQueryTimeoutSec: number
   dataDir: string
   authMode: 'noauth' | 'trusted' | 'keystone'
+  /** [oslo_messaging_notifications] and the notification options of [DEFAULT] */
+  notifier: NotifierConfig
   /** [keystone_authtoken], when flavor is keystone */
   keystone?: KeystoneConfig
   defaultProjectId: string
@@ -143,13 +146,30 @@ export function loadConfig (configFile: string | undefined, env: NodeJS.ProcessE
     throw new ConfigError(`${where}: [glance_store] default_backend = ${defaultStore} is not one of enabled_backends (${stores.map((s) => s.id).join(', ')})`)
   }
 
+  const notifications = reader.section(sectionOf('oslo_messaging_notifications'), 'oslo_messaging_notifications', NOTIFICATIONS_OPTIONS, ignored)
+  const drivers = notifications.driver as string[]
+  for (const driver of drivers) {
+    if (!NOTIFIER_DRIVERS.includes(driver)) throw new ConfigError(`${where}: line ${reader.lineOf('oslo_messaging_notifications', 'driver')}: [oslo_messaging_notifications] driver = ${driver} is not one of ${NOTIFIER_DRIVERS.join(', ')}`)
+  }
+  const transportUrl = (notifications.transport_url ?? defaults.transport_url) as string | undefined
+  if (drivers.some((d) => d === 'messaging' || d === 'messagingv2') && !/^(rabbit|amqp):\/\//.test(transportUrl ?? '')) {
+    throw new ConfigError(`${where}: [oslo_messaging_notifications] driver = ${drivers.join(', ')} needs transport_url = rabbit://user:pass@host:port/ (in [oslo_messaging_notifications] or [DEFAULT])`)
+  }
+  const notifier: NotifierConfig = {
+    drivers,
+    transportUrl,
+    topics: notifications.topics as string[],
+    exchange: defaults.control_exchange as string,
+    publisherId: defaults.default_publisher_id as string,
+    disabled: defaults.disabled_notifications as string[]
+  }
   const authMode = authModeOf(paste.flavor as string | undefined, `${where}: line ${reader.lineOf('paste_deploy', 'flavor')}`)
   const notices: string[] = []
   const keystone = authMode === 'keystone'
     ? readKeystone(reader.section(sectionOf('keystone_authtoken'), 'keystone_authtoken', KEYSTONE_AUTHTOKEN_OPTIONS, ignored), where, notices)
     : undefined
 
-  const knownSections = new Set(['DEFAULT', 'glance_store', 'database', 'paste_deploy', 'image_format', 'oslo_middleware', 'oslo_policy', ...(keystone !== undefined ? ['keystone_authtoken'] : []), ...stores.map((s) => s.id.toLowerCase())])
+  const knownSections = new Set(['DEFAULT', 'glance_store', 'database', 'paste_deploy', 'image_format', 'oslo_middleware', 'oslo_policy', 'oslo_messaging_notifications', ...(keystone !== undefined ? ['keystone_authtoken'] : []), ...stores.map((s) => s.id.toLowerCase())])
   for (const name of Object.keys(parsed.sections)) {
     if (!knownSections.has(name)) ignored.push(`[${name}]`)
   }
@@ -190,6 +210,7 @@ export function loadConfig (configFile: string | undefined, env: NodeJS.ProcessE
     dataDir,
     authMode,
     keystone,
+    notifier,
     defaultProjectId: defaults.default_project_id as string,
     defaultUserId: defaults.default_user_id as string,
     quotas: {

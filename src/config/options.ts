@@ -29,6 +29,11 @@ export const DEFAULT_OPTIONS: Record<string, OptionSpec> = {
   public_endpoint: { type: 'string' },
   hashing_algorithm: { type: 'string', default: 'sha512' },
   max_request_body_size: { type: 'int', default: 1024 * 1024, min: 1 },
+  // notifications (oslo.messaging's and Glance's)
+  transport_url: { type: 'string' },
+  control_exchange: { type: 'string', default: 'glance' },
+  default_publisher_id: { type: 'string', default: 'image.localhost' },
+  disabled_notifications: { type: 'list', default: [] },
   // Glint's own: the project every request belongs to when nothing authenticates it.
   default_project_id: { type: 'string', default: 'admin' },
   default_user_id: { type: 'string', default: 'admin' },
@@ -156,4 +161,12 @@ export const KEYSTONE_AUTHTOKEN_OPTIONS: Record<string, OptionSpec> = {
   service_type: { type: 'string' },
   // Glint's own: how many validated tokens are kept
   token_cache_size: { type: 'int', default: 10000, min: 1 }
+}
+
+// [oslo_messaging_notifications] as oslo.messaging reads it
+export const NOTIFICATIONS_OPTIONS: Record<string, OptionSpec> = {
+  driver: { type: 'list', default: [] },
+  transport_url: { type: 'string' },
+  topics: { type: 'list', default: ['notifications'] },
+  retry: { type: 'int', default: -1 }
 }

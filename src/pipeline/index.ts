@@ -14,7 +14,6 @@ import { quotaLayer } from './quota.js'
 import { locationLayer } from './location.js'
 import { registry } from './registry.js'
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
 const dispatch = compose([propertyProtectionLayer, notifierLayer, policyLayer, quotaLayer, locationLayer], registry)
 
@@ -26,7 +25,7 @@ export async function run<K extends OpKind> (op: Op<K>): Promise<Ops[K]['result'
 /** The image `id`, if it exists and the caller may see it (Glance's image_repo.get); 404 otherwise. */
 export async function targetImage (ctx: AppContext, identity: Identity, id: string,
   notFound: (id: string) => GlintError = Errors.imageNotFound): Promise<ImageRecord> {
-  const image = UUID.test(id) ? await findImage(ctx.sql, id, identity) : undefined
+  const image = await findImage(ctx.sql, id, identity)
   if (image === undefined) throw notFound(id)
   return image
 }

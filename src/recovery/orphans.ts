@@ -6,8 +6,8 @@
 import type { Sql } from 'postgres'
 import type { StoreSet } from '../stores/stores.js'
 import { imagesHeldIn } from '../registry/leases.js'
+import { isUuid } from '../domain/uuid.js'
 
-const IMAGE_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 
 export interface Orphan { store: string, imageId: string }
 
@@ -19,7 +19,7 @@ export async function findOrphans (sql: Sql, stores: StoreSet, only?: string[]):
     const present = await store.run<string[]>({ op: 'list' })
     const held = await imagesHeldIn(sql, store.id)
     for (const id of present) {
-      if (IMAGE_ID.test(id) && !held.has(id)) orphans.push({ store: store.id, imageId: id })
+      if (isUuid(id) && !held.has(id)) orphans.push({ store: store.id, imageId: id })
     }
   }
   return orphans

@@ -3,6 +3,7 @@
 
 import type { Sql, TransactionSql } from 'postgres'
 import type { Identity } from '../identity.js'
+import { isUuid } from '../domain/uuid.js'
 
 export interface ImageLocation { store: string, url: string, metadata: Record<string, unknown> }
 
@@ -56,6 +57,7 @@ export function visibleTo (sql: AnySql, who: Identity) {
 }
 
 export async function findImage (sql: AnySql, id: string, who?: Identity): Promise<ImageRecord | undefined> {
+  if (!isUuid(id)) return undefined
   const rows = await sql<ImageRecord[]>`${selectImages(sql)}
     where i.id = ${id} and not i.deleted and ${who === undefined ? sql`true` : visibleTo(sql, who)}`
   return rows[0]
