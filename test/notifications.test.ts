@@ -6,50 +6,9 @@
 import t from 'tap'
 import net from 'node:net'
 import { randomBytes } from 'node:crypto'
-import amqp from 'amqplib'
+import { brokerMissing, listen, TRANSPORT, type Received } from './helpers/amqp.js'
 import { startGlint, type Glint } from './helpers/glint.js'
 import { freePort } from '../bench/util/paths.js'
-
-const BROKER = process.env.GLINT_TEST_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672/'
-const TRANSPORT = 'rabbit://guest:guest@127.0.0.1:5672/'
-
-async function brokerMissing (): Promise<string | undefined> {
-  try {
-    const conn = await amqp.connect(BROKER, { timeout: 5000 })
-    await conn.close()
-    return undefined
-  } catch (err) {
-    return `RabbitMQ is not reachable at ${BROKER}: ${(err as Error).message}`
-  }
-}
-
-interface Received { routingKey: string, contentType?: string, body: any }
-
-/** An exclusive queue bound to `<topic>.*` on the glance exchange; collects every message. */
-async function listen (topic: string): Promise<{ messages: Received[], waitFor: (n: number) => Promise<Received[]>, close: () => Promise<void> }> {
-  const conn = await amqp.connect(BROKER)
-  const ch = await conn.createChannel()
-  await ch.assertExchange('glance', 'topic', { durable: false, autoDelete: false })
-  const { queue } = await ch.assertQueue('', { exclusive: true })
-  await ch.bindQueue(queue, 'glance', `${topic}.*`)
-  const messages: Received[] = []
-  await ch.consume(queue, (m) => {
-    if (m === null) return
-    messages.push({ routingKey: m.fields.routingKey, contentType: m.properties.contentType, body: JSON.parse(m.content.toString()) })
-  }, { noAck: true })
-  return {
-    messages,
-    async waitFor (n) {
-      for (let i = 0; i < 600 && messages.length < n; i++) await new Promise((resolve) => setTimeout(resolve, 100))
-      return messages
-    },
-    async close () {
-      // the default queues Glint declared (as oslo.messaging does) go too
-      for (const priority of ['info', 'error', 'warn']) await ch.deleteQueue(`${topic}.${priority}`).catch(() => {})
-      await conn.close().catch(() => {})
-    }
-  }
-}
 
 const notifierConfig = (topic: string, extra = '', transport = TRANSPORT, driver = 'messagingv2'): string =>
   `[DEFAULT]\n${extra}\n[oslo_messaging_notifications]\ndriver = ${driver}\ntransport_url = ${transport}\ntopics = ${topic}\n`

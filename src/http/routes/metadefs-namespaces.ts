@@ -26,6 +26,8 @@ import { listAssociations } from '../../registry/metadefs-resource-types.js'
 import { listObjects } from '../../registry/metadefs-objects.js'
 import { listProperties } from '../../registry/metadefs-properties.js'
 import { listTags } from '../../registry/metadefs-tags.js'
+import { notifyMetadef } from '../../pipeline/metadef-notifier.js'
+import { deletedNow, namespacePayload } from '../../domain/metadef-notifications.js'
 
 const READ_ONLY = ['self', 'schema', 'created_at', 'updated_at']
 
@@ -173,6 +175,7 @@ async function create (ex: Exchange, ctx: AppContext): Promise<void> {
     tags: (body.tags ?? []).map((tag: any) => tag.name),
     properties: Object.entries(body.properties ?? {}).map(([name, definition]) => ({ name, definition: normalizeProperty(definition) }))
   })
+  notifyMetadef(ctx.notifier, 'metadef_namespace.create', () => namespacePayload(ns, ns.namespace))
   ex.json(201, createdView(ns, body), { Location: `${baseUrl(ctx, ex)}${namespaceHref(ns.namespace)}` })
 }
 
@@ -184,6 +187,7 @@ async function update (ex: Exchange, ctx: AppContext): Promise<void> {
   const updated = await updateNamespace(ctx.sql, ns.id, values)
   if (updated === undefined) throw Errors.metadefNamespaceMissing(ex.params[0])
   // Glance answers with the object it saved, whose updated_at is still the one it loaded.
+  notifyMetadef(ctx.notifier, 'metadef_namespace.update', () => namespacePayload(updated, ns.namespace))
   ex.json(200, formatNamespace({ ...updated, updated_at: ns.updated_at }))
 }
 
@@ -192,6 +196,7 @@ async function remove (ex: Exchange, ctx: AppContext): Promise<void> {
   enforceMetadef(ctx.policy, ex.identity, 'delete_metadef_namespace', ns)
   if (ns.protected === true) throw Errors.metadefNamespaceProtected(ns.namespace)
   if (!await deleteNamespace(ctx.sql, ns.id)) throw Errors.metadefNamespaceMissing(ns.namespace)
+  notifyMetadef(ctx.notifier, 'metadef_namespace.delete', () => namespacePayload(ns, ns.namespace, deletedNow()))
   ex.empty(204)
 }
 

@@ -14,6 +14,8 @@ import { isoTime } from '../../domain/image.js'
 import { checkBody, checkDefinitions, formatObject, OBJECT_SCHEMA_LINK, objectHref } from '../../domain/metadefs.js'
 import { deleteNamespaceContent } from '../../registry/metadefs-namespaces.js'
 import { deleteObject, findObject, insertObject, listObjects, updateObject, type ObjectRecord, type ObjectValues } from '../../registry/metadefs-objects.js'
+import { notifyMetadef } from '../../pipeline/metadef-notifier.js'
+import { deletedNow, namespacePayload, objectPayload } from '../../domain/metadef-notifications.js'
 
 const READ_ONLY = ['self', 'schema', 'created_at', 'updated_at']
 
@@ -64,6 +66,7 @@ async function create (ex: Exchange, ctx: AppContext): Promise<void> {
   enforceMetadef(ctx.policy, ex.identity, 'add_metadef_object', ns)
   const now = new Date()
   const row = await insertObject(ctx.sql, ns.id, ns.namespace, valuesFromBody(body), now)
+  notifyMetadef(ctx.notifier, 'metadef_object.create', () => objectPayload(ns.namespace, row, row.name))
   ex.json(201, savedView(row, body, ns.namespace, { created: now, updated: now }))
 }
 
@@ -81,6 +84,7 @@ async function update (ex: Exchange, ctx: AppContext): Promise<void> {
   const before = await existing(ctx, ns.id, ex.params[1])
   const row = await updateObject(ctx.sql, before.id, ns.namespace, before.name, valuesFromBody(ex.body))
   if (row === undefined) throw Errors.metadefObjectNotFound(ex.params[1])
+  notifyMetadef(ctx.notifier, 'metadef_object.update', () => objectPayload(ns.namespace, row, before.name))
   ex.json(200, savedView(row, ex.body, ns.namespace, { created: before.created_at, updated: before.updated_at }))
 }
 
@@ -90,6 +94,7 @@ async function remove (ex: Exchange, ctx: AppContext): Promise<void> {
   const row = await existing(ctx, ns.id, ex.params[1])
   if (ns.protected === true) throw Errors.metadefObjectProtected(row.name)
   if (!await deleteObject(ctx.sql, row.id)) throw Errors.metadefObjectNotFound(row.name)
+  notifyMetadef(ctx.notifier, 'metadef_object.delete', () => objectPayload(ns.namespace, row, row.name, deletedNow()))
   ex.empty(204)
 }
 
@@ -98,6 +103,7 @@ async function removeAll (ex: Exchange, ctx: AppContext): Promise<void> {
   enforceMetadef(ctx.policy, ex.identity, 'delete_metadef_namespace', ns)
   if (ns.protected === true) throw Errors.metadefNamespaceProtected(ns.namespace)
   await deleteNamespaceContent(ctx.sql, ns.id, 'objects')
+  notifyMetadef(ctx.notifier, 'metadef_namespace.delete_objects', () => namespacePayload(ns, ns.namespace))
   ex.empty(204)
 }
 

@@ -13,6 +13,8 @@ import { checkBody, checkDefinitions, formatProperties, formatProperty } from '.
 import { deleteNamespaceContent } from '../../registry/metadefs-namespaces.js'
 import { deleteProperty, findProperty, insertProperty, listProperties, updateProperty, type PropertyRecord } from '../../registry/metadefs-properties.js'
 import { listAssociations, resourceTypeExists } from '../../registry/metadefs-resource-types.js'
+import { notifyMetadef } from '../../pipeline/metadef-notifier.js'
+import { deletedNow, namespacePayload, propertyPayload } from '../../domain/metadef-notifications.js'
 
 const READ_ONLY = ['created_at', 'updated_at']
 
@@ -39,6 +41,7 @@ async function create (ex: Exchange, ctx: AppContext): Promise<void> {
   const ns = await visibleNamespace(ctx, ex, ex.params[0], 'other')
   enforceMetadef(ctx.policy, ex.identity, 'add_metadef_property', ns)
   const row = await insertProperty(ctx.sql, ns.id, ns.namespace, String(ex.body.name), definitionOf(ex.body), new Date())
+  notifyMetadef(ctx.notifier, 'metadef_property.create', () => propertyPayload(ns.namespace, row, row.name))
   ex.json(201, formatProperty(row))
 }
 
@@ -68,6 +71,7 @@ async function update (ex: Exchange, ctx: AppContext): Promise<void> {
   const before = await existing(ctx, ns.id, ex.params[1])
   const row = await updateProperty(ctx.sql, before.id, ns.namespace, before.name, String(ex.body.name), definitionOf(ex.body))
   if (row === undefined) throw Errors.metadefPropertyNotFound(ex.params[1])
+  notifyMetadef(ctx.notifier, 'metadef_property.update', () => propertyPayload(ns.namespace, row, before.name))
   ex.json(200, formatProperty(row))
 }
 
@@ -77,6 +81,7 @@ async function remove (ex: Exchange, ctx: AppContext): Promise<void> {
   const row = await existing(ctx, ns.id, ex.params[1])
   if (ns.protected === true) throw Errors.metadefPropertyProtected(row.name)
   if (!await deleteProperty(ctx.sql, row.id)) throw Errors.metadefPropertyNotFound(row.name)
+  notifyMetadef(ctx.notifier, 'metadef_property.delete', () => propertyPayload(ns.namespace, row, row.name, deletedNow()))
   ex.empty(204)
 }
 
@@ -85,6 +90,7 @@ async function removeAll (ex: Exchange, ctx: AppContext): Promise<void> {
   enforceMetadef(ctx.policy, ex.identity, 'delete_metadef_namespace', ns)
   if (ns.protected === true) throw Errors.metadefNamespaceProtected(ns.namespace)
   await deleteNamespaceContent(ctx.sql, ns.id, 'properties')
+  notifyMetadef(ctx.notifier, 'metadef_namespace.delete_properties', () => namespacePayload(ns, ns.namespace))
   ex.empty(204)
 }
 

@@ -13,6 +13,8 @@ import { TAG_LIST_SCHEMA, TAG_SCHEMA } from '../../domain/metadef-schemas.js'
 import { boolFromString, checkBody, comesAfter, formatTag, pagingKeys } from '../../domain/metadefs.js'
 import { deleteNamespaceContent } from '../../registry/metadefs-namespaces.js'
 import { deleteTag, findTag, insertTag, insertTags, listTags, renameTag, TAG_SORT_KEYS, type TagRecord } from '../../registry/metadefs-tags.js'
+import { notifyMetadef } from '../../pipeline/metadef-notifier.js'
+import { deletedNow, namespacePayload, tagPayload } from '../../domain/metadef-notifications.js'
 
 const READ_ONLY = ['created_at', 'updated_at']
 
@@ -40,6 +42,7 @@ async function createMany (ex: Exchange, ctx: AppContext): Promise<void> {
   enforceMetadef(ctx.policy, ex.identity, 'add_metadef_tags', ns)
   const names = ((ex.body.tags ?? []) as Array<{ name: string }>).map((t) => t.name)
   const rows = await insertTags(ctx.sql, ns.id, ns.namespace, names, boolFromString(ex.headers['x-openstack-append']))
+  for (const tag of rows) notifyMetadef(ctx.notifier, 'metadef_tag.create', () => tagPayload(ns.namespace, tag, tag.name))
   ex.json(201, { tags: rows.map((t) => formatTag(t, false)) })
 }
 
@@ -47,7 +50,9 @@ async function createOne (ex: Exchange, ctx: AppContext): Promise<void> {
   const ns = await visibleNamespace(ctx, ex, ex.params[0], 'other')
   checkBody({ name: ex.params[1] }, TAG_SCHEMA, [])
   enforceMetadef(ctx.policy, ex.identity, 'add_metadef_tag', ns)
-  ex.json(201, formatTag(await insertTag(ctx.sql, ns.id, ns.namespace, ex.params[1], new Date())))
+  const tag = await insertTag(ctx.sql, ns.id, ns.namespace, ex.params[1], new Date())
+  notifyMetadef(ctx.notifier, 'metadef_tag.create', () => tagPayload(ns.namespace, tag, tag.name))
+  ex.json(201, formatTag(tag))
 }
 
 async function show (ex: Exchange, ctx: AppContext): Promise<void> {
@@ -64,6 +69,7 @@ async function update (ex: Exchange, ctx: AppContext): Promise<void> {
   const row = await renameTag(ctx.sql, before.id, ns.namespace, String(ex.body.name))
   if (row === undefined) throw Errors.metadefTagNotFound(ex.params[1])
   // Glance answers with the tag it saved, timestamps as it loaded them
+  notifyMetadef(ctx.notifier, 'metadef_tag.update', () => tagPayload(ns.namespace, { ...before, name: row.name }, before.name))
   ex.json(200, formatTag({ ...before, name: row.name }))
 }
 
@@ -73,6 +79,7 @@ async function remove (ex: Exchange, ctx: AppContext): Promise<void> {
   const row = await existing(ctx, ns.id, ex.params[1])
   if (ns.protected === true) throw Errors.metadefTagProtected(row.name)
   if (!await deleteTag(ctx.sql, row.id)) throw Errors.metadefTagNotFound(row.name)
+  notifyMetadef(ctx.notifier, 'metadef_tag.delete', () => tagPayload(ns.namespace, row, row.name, deletedNow()))
   ex.empty(204)
 }
 
@@ -82,6 +89,7 @@ async function removeAll (ex: Exchange, ctx: AppContext): Promise<void> {
   enforceMetadef(ctx.policy, ex.identity, 'delete_metadef_tags', ns)
   if (ns.protected === true) throw Errors.metadefNamespaceProtected(ns.namespace)
   await deleteNamespaceContent(ctx.sql, ns.id, 'tags')
+  notifyMetadef(ctx.notifier, 'metadef_namespace.delete_tags', () => namespacePayload(ns, ns.namespace))
   ex.empty(204)
 }
 
