@@ -26,10 +26,10 @@ export interface StoreConfig {
   rbd?: RbdStoreConfig
 }
 
-export interface KeystoneConfig {
+/** Who Glint is to Keystone ([keystone_authtoken]'s password method). */
+export interface KeystoneCredentials {
   /** The identity API root (ending in /v3) Glint validates tokens and reads limits at. */
   authUrl: string
-  wwwAuthenticateUri: string
   username: string
   password: string
   userDomainName?: string
@@ -39,6 +39,10 @@ export interface KeystoneConfig {
   projectDomainName?: string
   projectDomainId?: string
   regionName?: string
+}
+
+export interface KeystoneConfig extends KeystoneCredentials {
+  wwwAuthenticateUri: string
   cacheTimeSec: number
   cacheSize: number
   includeServiceCatalog: boolean

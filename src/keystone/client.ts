@@ -3,18 +3,9 @@
 // (GET /v3/auth/tokens with X-Subject-Token) and unified limits. Every call is bounded by a
 // timeout; not getting an answer from Keystone is KeystoneUnavailable (a 503), never a 401.
 
-export interface KeystoneSettings {
-  /** The identity API root, ending in /v3. */
-  authUrl: string
-  username: string
-  password: string
-  userDomainName?: string
-  userDomainId?: string
-  projectName?: string
-  projectId?: string
-  projectDomainName?: string
-  projectDomainId?: string
-  regionName?: string
+import type { KeystoneCredentials } from '../config/load.js'
+
+export interface KeystoneSettings extends KeystoneCredentials {
   timeoutMs: number
 }
 
