@@ -4,7 +4,8 @@
 // copy-image import, which puts an active image's data into more stores.
 
 import { Errors } from '../errors.js'
-import { addLocation } from '../registry/images.js'
+import type { AppContext } from '../context.js'
+import { addLocation, locationsOf, type ImageRecord } from '../registry/images.js'
 import { endUpload, startUpload } from '../registry/leases.js'
 import { storeList } from '../registry/tasks.js'
 import { deleteImageData, removeImageCopy } from '../stores/image-data.js'
@@ -103,6 +104,20 @@ function resolveImportStores (op: Op<'image.import'>): string[] {
   return [...new Set(stores)]
 }
 
+/**
+ * An upload (through any gateway) may commit between the delete's read of the image and its
+ * soft delete: its location is in the registry but was not in the image we removed data for.
+ * The image is deleted now, so such data is removed too; what cannot be is left for
+ * `glint orphans` rather than failing a delete that has happened.
+ */
+async function removeLateData (ctx: AppContext, image: ImageRecord): Promise<void> {
+  const late = await locationsOf(ctx.sql, image.id)
+  if (late.length === 0) return
+  await deleteImageData(ctx, { ...image, locations: late }).catch((err) => {
+    ctx.log.error({ err, imageId: image.id }, 'could not remove the data of an upload that finished as its image was deleted')
+  })
+}
+
 export const locationLayer: Layer = (next) => async (op) => {
   switch (op.kind) {
     case 'image.upload': return await throughUpload(uploadLocation, next, op)
@@ -111,7 +126,9 @@ export const locationLayer: Layer = (next) => async (op) => {
       // Data first: a store that refuses (a COW clone still uses the RBD snapshot) answers 409
       // and the image keeps every location.
       await deleteImageData(op.ctx, op.image)
-      break
+      await next(op)
+      await removeLateData(op.ctx, op.image)
+      return
     case 'store.delete': {
       const { image, store } = op
       if (image.status !== 'active') throw Errors.invalidStatusTransition('It\'s not allowed to remove image data from store if image status is not \'active\'')

@@ -134,6 +134,11 @@ export async function addLocation (sql: AnySql, id: string, location: ImageLocat
   await sql`insert into image_locations ${sql({ image_id: id, store: location.store, url: location.url, metadata: sql.json(location.metadata as any) } as Record<string, any>)}`
 }
 
+/** The image's locations as the registry has them now (deleted images keep theirs until removed). */
+export async function locationsOf (sql: AnySql, id: string): Promise<ImageLocation[]> {
+  return await sql<ImageLocation[]>`select store, url, metadata from image_locations where image_id = ${id} order by id`
+}
+
 export async function removeLocation (sql: AnySql, id: string, store: string): Promise<void> {
   await sql`delete from image_locations where image_id = ${id} and store = ${store}`
 }
