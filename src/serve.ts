@@ -38,6 +38,9 @@ function adminByPolicy<R extends Identity | Promise<Identity>> (authenticate: (h
 
 export async function serve (configFile: string | undefined): Promise<void> {
   const log = createLogger()
+  // The log is written in 4 KiB batches; a quiet server would otherwise hold its last lines
+  // (an error, a recovery, a store read) until enough others follow.
+  setInterval(() => log.flush(), 1000).unref()
   let config
   let policy: Policy
   let propertyRules: PropertyRules | undefined
