@@ -53,7 +53,7 @@ export function startServer (ctx: AppContext, routes: Routes<AppContext>): Promi
     try {
       dispatch(ex)
     } catch (err) {
-      ex.fail(err)
+      ex.refuse(err)
     }
   })
 

@@ -35,6 +35,8 @@ export class Exchange {
    * that is not told (urllib3, as tempest uses it) pools the socket and reuses it once closed.
    */
   private readonly uwsCloses: boolean
+  /** Something reads the request body (a handler called onData). */
+  private bodyRead = false
   private abortHandlers: Array<() => void> = []
   onFinished?: (ex: Exchange) => void
   onLinger?: (work: Promise<unknown>) => void
@@ -91,6 +93,7 @@ export class Exchange {
 
   /** res.onData, after replaying what holdBody kept. Call it synchronously from the handler. */
   onData (fn: (chunk: ArrayBuffer, isLast: boolean) => void): void {
+    this.bodyRead = true
     const held = this.held
     if (held === undefined) { this.res.onData(fn); return }
     this.held = undefined
@@ -143,6 +146,16 @@ export class Exchange {
     this.res.writeHeader('x-openstack-request-id', this.requestId)
     for (const name in headers) this.res.writeHeader(name, headers[name])
     if (this.uwsCloses || (this.closeConnection && !endCloses)) this.res.writeHeader('Connection', 'close')
+  }
+
+  /**
+   * fail(), for a request refused before anything read its body. When the connection closes
+   * after the answer, the body is read and dropped first: closing a socket with unread input
+   * makes the kernel send a reset, and the client loses the answer.
+   */
+  refuse (err: unknown): void {
+    if (!this.closeConnection || this.bodyRead || !this.hasBody || this.aborted) { this.fail(err); return }
+    this.onData((_chunk, isLast) => { if (isLast) this.fail(err) })
   }
 
   /** Renders an error the way Glance (WebOb) does: JSON, HTML or plain text by Accept. */
