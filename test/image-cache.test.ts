@@ -14,11 +14,12 @@ import { admin, member } from './helpers/identities.js'
 const MiB = 1024 * 1024
 const ADMIN = admin()
 
-function config (root: string, maxSize = 40 * MiB): string {
+function config (root: string, maxSize = 40 * MiB, prefetchIntervalSec = 1): string {
   return `[DEFAULT]
 image_cache_dir = ${root}/cache
 image_cache_max_size = ${maxSize}
 image_cache_stall_time = 60
+cache_prefetcher_interval = ${prefetchIntervalSec}
 [glance_store]
 filesystem_store_datadir = ${root}/images
 [paste_deploy]
@@ -178,4 +179,31 @@ t.test('image cache', async (t) => {
     t.equal(await hitsOf(glint, idc), 1)
     t.equal(statSync(join(root, 'cache', idc)).size, c.length)
   })
+})
+
+// Glance's prefetcher runs every cache_prefetcher_interval seconds: an image an admin queues
+// stays listed as queued until then (tempest's cache cycle checks it is), while an image just
+// served is cached at once (Glance tees that first download into the cache).
+t.test('queued images wait for the prefetcher\'s run; served ones are cached at once', async (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'glint-cache-interval-'))
+  const db = await createDatabase()
+  let glint = await startGlint({ config: config(root, 40 * MiB, 3600), databaseUrl: db.url })
+  t.teardown(async () => { await glint.stop(); await db.drop(); rmSync(root, { recursive: true, force: true }) })
+  const queuedData = randomBytes(2 * MiB + 3)
+  const servedData = randomBytes(MiB + 11)
+  const queuedId = await uploadImage(glint, queuedData)
+  const servedId = await uploadImage(glint, servedData)
+  t.equal((await glint.request('PUT', `/v2/cache/${queuedId}`, { headers: ADMIN })).status, 202)
+  t.ok((await fetchAll(glint, servedId)).body?.equals(servedData))
+  t.ok(await eventually(async () => await cached(glint, servedId), 300), 'the served image is cached without waiting for the prefetcher')
+  const list = await cacheList(glint)
+  t.same(list.queued_images, [queuedId], 'the queued one is still listed as queued')
+  t.notOk(list.cached_images.some((c) => c.image_id === queuedId), 'and not cached before the prefetcher runs')
+
+  // the queue survives a restart and is worked at the next run (1 s here)
+  await glint.stop()
+  glint = await startGlint({ config: config(root, 40 * MiB, 1), databaseUrl: db.url })
+  t.ok(await eventually(async () => await cached(glint, queuedId), 300), 'the prefetcher\'s run caches it')
+  t.same((await cacheList(glint)).queued_images, [], 'and takes it off the queue')
+  t.ok(readFileSync(join(root, 'cache', queuedId)).equals(queuedData))
 })

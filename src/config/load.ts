@@ -92,7 +92,7 @@ export interface Config {
   /** window memory of shared downloads (fanout.ts): per read of an image, and in total, in bytes */
   fanout: { windowBytes: number, totalBytes: number }
   /** the image cache (flavor ...+caching or +cachemanagement with image_cache_dir); undefined: off */
-  imageCache?: { dir: string, maxSize: number, stallTimeSec: number }
+  imageCache?: { dir: string, maxSize: number, stallTimeSec: number, prefetchIntervalSec: number }
   /** [image_format]: what uploaded content must be (src/domain/format-inspector.ts) */
   imageFormat: { requireMatch: boolean, vmdkAllowedTypes: string[] }
   /** where GET /metrics is served; undefined: metrics are off */
@@ -351,7 +351,12 @@ function imageCacheOf (flavor: string | undefined, defaults: Section, where: str
   if (!parts.some((p) => p === 'caching' || p === 'cachemanagement')) return undefined
   const dir = defaults.image_cache_dir as string | undefined
   if (dir === undefined || dir === '') throw new ConfigError(`${where}: [paste_deploy] flavor = ${flavor} needs [DEFAULT] image_cache_dir`)
-  return { dir: resolve(dir), maxSize: defaults.image_cache_max_size as number, stallTimeSec: defaults.image_cache_stall_time as number }
+  return {
+    dir: resolve(dir),
+    maxSize: defaults.image_cache_max_size as number,
+    stallTimeSec: defaults.image_cache_stall_time as number,
+    prefetchIntervalSec: defaults.cache_prefetcher_interval as number
+  }
 }
 
 function readConfigText (file: string): string {

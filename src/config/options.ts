@@ -52,6 +52,7 @@ export const DEFAULT_OPTIONS: Record<string, OptionSpec> = {
   image_cache_dir: { type: 'string' },
   image_cache_max_size: { type: 'int', default: 10 * 1024 ** 3, min: 0 },
   image_cache_stall_time: { type: 'int', default: 86400, min: 1 },
+  cache_prefetcher_interval: { type: 'int', default: 300, min: 1 },
   // the log level (Glint logs NDJSON to stdout; log_file, log_dir, use_syslog... are reported as not supported)
   debug: { type: 'bool', default: false },
   // Glance 25.1 refuses to start unless this equals [oslo_policy] enforce_new_defaults

@@ -1,7 +1,9 @@
 // The image cache (Glance's image_cache_dir): whole images kept on this node's disk and
 // served from there instead of the store. An image is cached after it was served once, or
 // when an admin queues it (PUT /v2/cache/{id}); a background prefetcher copies queued
-// images one at a time. The copy is made by the image's store worker into incomplete/,
+// images one at a time: an image just served at once (Glance tees that first download into
+// the cache), an image an admin queued at the prefetcher's next run, every
+// cache_prefetcher_interval seconds, as Glance's periodic prefetcher does. The copy is made by the image's store worker into incomplete/,
 // checked against the image's size and md5, flushed, and only then moved into place, so a
 // partial copy is never served. A cached copy is served only while its recorded checksum is
 // the image's and the file still has the image's size. The cache is pruned to
@@ -22,7 +24,7 @@ import { findImage, type ImageRecord } from '../registry/images.js'
 import { createStores, type Store, type StoreSet } from './stores.js'
 import { cacheStats } from '../metrics/registry.js'
 
-export interface ImageCacheConfig { dir: string, maxSize: number, stallTimeSec: number }
+export interface ImageCacheConfig { dir: string, maxSize: number, stallTimeSec: number, prefetchIntervalSec: number }
 
 export interface CachedImage { image_id: string, hits: number, last_accessed: number, last_modified: number, size: number }
 
@@ -33,7 +35,7 @@ export interface ImageCache {
   lookup: (image: ImageRecord) => Promise<{ store: Store, url: string } | undefined>
   /** A whole image was served from a store: cache it in the background. */
   served: (image: ImageRecord) => void
-  /** Queues an image for the prefetcher. */
+  /** Queues an image for the prefetcher's next run (PUT /v2/cache/{id}). */
   queue: (id: string) => Promise<void>
   list: () => { cached_images: CachedImage[], queued_images: string[] }
   /** Removes the image's cached copy (and its queue entry). */
@@ -59,6 +61,8 @@ export function openImageCache (config: ImageCacheConfig, deps: { sql: Sql, stor
   const metaPath = (id: string): string => join(metaDir, `${id}.json`)
   const entries = loadEntries()
   const queued = new Set(readdirSync(queueDir))
+  /** The queued images the prefetcher may copy now (the rest wait for its next run). */
+  const due = new Set<string>()
   const dirty = new Set<string>()
   let flushTimer: NodeJS.Timeout | undefined
   let working: Promise<void> | undefined
@@ -156,18 +160,24 @@ export function openImageCache (config: ImageCacheConfig, deps: { sql: Sql, stor
     if (working !== undefined || closed) return
     working = (async () => {
       while (!closed) {
-        const id = queued.values().next().value
+        const id = due.values().next().value
         if (id === undefined) break
         try {
           await fill(id)
         } catch (err) {
           deps.log.warn({ image: id, err }, 'image cache: prefetch failed')
         }
+        due.delete(id)
         queued.delete(id)
         await rm(join(queueDir, id), { force: true })
       }
-    })().finally(() => { working = undefined; if (queued.size > 0 && !closed) work() })
+    })().finally(() => { working = undefined; if (due.size > 0 && !closed) work() })
   }
+
+  const prefetcher = setInterval(() => {
+    for (const id of queued) due.add(id)
+    work()
+  }, config.prefetchIntervalSec * 1000).unref()
 
   // Incomplete copies that stopped growing for image_cache_stall_time (a store that hangs).
   const cleaner = setInterval(() => {
@@ -196,15 +206,14 @@ export function openImageCache (config: ImageCacheConfig, deps: { sql: Sql, stor
     return entry
   }
 
-  async function enqueue (id: string): Promise<void> {
+  /** Queues an image; `now`: the prefetcher copies it at once rather than at its next run. */
+  async function enqueue (id: string, now: boolean): Promise<void> {
     if (!queued.has(id)) {
       queued.add(id)
       await writeFile(join(queueDir, id), '')
     }
-    work()
+    if (now) { due.add(id); work() }
   }
-
-  work()
 
   return {
     async lookup (image) {
@@ -218,15 +227,16 @@ export function openImageCache (config: ImageCacheConfig, deps: { sql: Sql, stor
     },
     served (image) {
       if (closed || entries.has(image.id) || queued.has(image.id)) return
-      enqueue(image.id).catch((err) => deps.log.warn({ image: image.id, err }, 'image cache: cannot queue'))
+      enqueue(image.id, true).catch((err) => deps.log.warn({ image: image.id, err }, 'image cache: cannot queue'))
     },
-    queue: enqueue,
+    queue: async (id) => await enqueue(id, false),
     list: () => ({
       cached_images: [...entries].map(([id, e]) => ({ image_id: id, hits: e.hits, last_accessed: e.lastAccessed, last_modified: e.lastModified, size: e.size })),
       queued_images: [...queued]
     }),
     async remove (id) {
       queued.delete(id)
+      due.delete(id)
       await rm(join(queueDir, id), { force: true })
       await drop(id)
     },
@@ -234,6 +244,7 @@ export function openImageCache (config: ImageCacheConfig, deps: { sql: Sql, stor
       if (target !== 'cache') {
         const ids = [...queued]
         queued.clear()
+        due.clear()
         await Promise.all(ids.map(async (id) => await rm(join(queueDir, id), { force: true })))
       }
       if (target !== 'queue') for (const id of [...entries.keys()]) await drop(id)
@@ -244,6 +255,7 @@ export function openImageCache (config: ImageCacheConfig, deps: { sql: Sql, stor
     async close () {
       closed = true
       clearInterval(cleaner)
+      clearInterval(prefetcher)
       clearTimeout(flushTimer)
       await flushMeta()
       // a copy under way is cut short with its store's pool; incomplete/ is emptied at the next start

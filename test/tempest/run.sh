@@ -43,6 +43,8 @@ cat >"$WORK/glance-api.conf" <<CONF
 enabled_backends = fast:file, cheap:file
 show_multiple_locations = true
 image_cache_dir = $WORK/cache
+# Glance's prefetcher runs every 300 s; tempest waits build_timeout (120 s) for a queued image
+cache_prefetcher_interval = 10
 [glance_store]
 default_backend = fast
 [fast]
