@@ -68,3 +68,49 @@ t.test('metadef_* notifications', { skip: missing }, async (t) => {
     t.match(m.publisher_id, /^image\./)
   }
 })
+
+// A namespace created with its contents is announced part by part, in Glance's order
+// (glance/api/v2/metadef_namespaces.py create: resource types, objects, tags, properties), and a
+// resource type association on its own is metadef_resource_type.create / .delete.
+t.test('metadef_resource_type.* and a namespace created with its contents', { skip: missing }, async (t) => {
+  const topic = `glint_metadefs_rt_${randomBytes(4).toString('hex')}`
+  const listener = await listen(topic)
+  t.teardown(() => listener.close())
+  const glint = await startGlint({
+    database: 'postgres',
+    config: `[oslo_messaging_notifications]\ndriver = messagingv2\ntransport_url = ${TRANSPORT}\ntopics = ${topic}\n`
+  })
+  t.teardown(() => glint.stop())
+  const ns = `glint-rt-${randomBytes(3).toString('hex')}`
+  const created = await glint.request('POST', '/v2/metadefs/namespaces', {
+    json: {
+      namespace: ns,
+      visibility: 'public',
+      resource_type_associations: [{ name: 'OS::Glance::Image', prefix: 'hw_' }],
+      objects: [{ name: 'obj', required: ['p'], properties: { p: { type: 'string', title: 'P' } } }],
+      tags: [{ name: 'tag1' }],
+      properties: { speed: { type: 'integer', title: 'Speed', minimum: 1 } }
+    }
+  })
+  t.equal(created.status, 201, created.text.slice(0, 200))
+  const added = await glint.request('POST', `/v2/metadefs/namespaces/${ns}/resource_types`, { json: { name: 'OS::Nova::Flavor', properties_target: 'flavor' } })
+  t.equal(added.status, 201, added.text.slice(0, 200))
+  t.equal((await glint.request('DELETE', `/v2/metadefs/namespaces/${ns}/resource_types/OS::Nova::Flavor`)).status, 204)
+  t.equal((await glint.request('DELETE', `/v2/metadefs/namespaces/${ns}/resource_types/OS::Nova::Flavor`)).status, 404, 'a second delete finds nothing')
+  const received = (await listener.waitFor(7)).map(unwrap)
+  t.same(received.map((m) => m.event_type), [
+    'metadef_namespace.create', 'metadef_resource_type.create', 'metadef_object.create', 'metadef_tag.create',
+    'metadef_property.create', 'metadef_resource_type.create', 'metadef_resource_type.delete'
+  ], 'each part, and nothing for the refused delete')
+  const [, rtInNs, obj, tag, prop, rtAdded, rtDeleted] = received
+  t.match(rtInNs.payload, { namespace: ns, name: 'OS::Glance::Image', name_old: 'OS::Glance::Image', prefix: 'hw_', properties_target: null, deleted: false, deleted_at: null })
+  t.match(rtInNs.payload.created_at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/)
+  t.match(obj.payload, { namespace: ns, name: 'obj', required: ['p'] })
+  t.match(obj.payload.properties, [{ name: 'p', type: 'string', title: 'P' }])
+  t.match(tag.payload, { namespace: ns, name: 'tag1' })
+  t.match(prop.payload, { namespace: ns, name: 'speed', type: 'integer', minimum: 1 })
+  t.match(rtAdded.payload, { namespace: ns, name: 'OS::Nova::Flavor', prefix: null, properties_target: 'flavor', deleted: false })
+  t.match(rtDeleted.payload, { namespace: ns, name: 'OS::Nova::Flavor', properties_target: 'flavor', deleted: true })
+  t.match(rtDeleted.payload.deleted_at, /^\d{4}-\d\d-\d\dT/)
+  t.equal((await glint.request('DELETE', `/v2/metadefs/namespaces/${ns}`)).status, 204)
+})

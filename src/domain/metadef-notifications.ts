@@ -1,6 +1,6 @@
 // The payloads of Glance's metadefs notifications (glance/notifier.py format_metadef_*): what
 // billing and auditing consumers read for metadef_namespace.*, metadef_object.*,
-// metadef_property.* and metadef_tag.*. `*_old` names what an update renamed; a delete says
+// metadef_property.*, metadef_tag.* and metadef_resource_type.*. `*_old` names what an update renamed; a delete says
 // deleted: true with its time.
 
 const iso = (d: Date | null | undefined): string | null =>
@@ -62,4 +62,19 @@ export function propertyPayload (namespace: string, prop: { name: string, json_s
 
 export function tagPayload (namespace: string, tag: Times & { name: string }, oldName: string, deletion: Deletion = NOT_DELETED): Record<string, unknown> {
   return { namespace, name: tag.name, name_old: oldName, created_at: iso(tag.created_at), updated_at: iso(tag.updated_at), ...deletion }
+}
+
+/** A namespace's association with a resource type (metadef_resource_type.create/delete). */
+export function resourceTypePayload (namespace: string, association: Times & { name: string, prefix: string | null, properties_target: string | null },
+  deletion: Deletion = NOT_DELETED): Record<string, unknown> {
+  return {
+    namespace,
+    name: association.name,
+    name_old: association.name,
+    prefix: association.prefix,
+    properties_target: association.properties_target,
+    created_at: iso(association.created_at),
+    updated_at: iso(association.updated_at),
+    ...deletion
+  }
 }

@@ -1,5 +1,5 @@
 // Glance's metadefs notifications (metadef_namespace.*, metadef_object.*, metadef_property.*,
-// metadef_tag.*), sent after the registry has the change. The payload is built only when a
+// metadef_tag.*, metadef_resource_type.*), sent after the registry has the change. The payload is built only when a
 // notifier is configured; sending never fails or delays the request (src/notifier).
 
 import type { Notifier } from '../notifier/notifier.js'

@@ -27,7 +27,7 @@ import { listObjects } from '../../registry/metadefs-objects.js'
 import { listProperties } from '../../registry/metadefs-properties.js'
 import { listTags } from '../../registry/metadefs-tags.js'
 import { notifyMetadef } from '../../pipeline/metadef-notifier.js'
-import { deletedNow, namespacePayload } from '../../domain/metadef-notifications.js'
+import { deletedNow, namespacePayload, objectPayload, propertyPayload, resourceTypePayload, tagPayload } from '../../domain/metadef-notifications.js'
 
 const READ_ONLY = ['self', 'schema', 'created_at', 'updated_at']
 
@@ -169,13 +169,19 @@ async function create (ex: Exchange, ctx: AppContext): Promise<void> {
   for (const item of [...(body.objects ?? []), ...(body.resource_type_associations ?? []), ...(body.tags ?? [])]) {
     if (typeof item.name !== 'string') throw Errors.metadefSchemaInvalid('namespace', "'name' is a required property")
   }
-  const ns = await createNamespaceWithContents(ctx.sql, valuesFromBody(body, ex), {
+  const created = await createNamespaceWithContents(ctx.sql, valuesFromBody(body, ex), {
     associations: (body.resource_type_associations ?? []).map((a: any) => ({ name: a.name, prefix: a.prefix ?? null, properties_target: a.properties_target ?? null })),
     objects: (body.objects ?? []).map((o: any) => ({ name: o.name, description: o.description ?? null, required: o.required ?? null, properties: normalizeProperties(o.properties) })),
     tags: (body.tags ?? []).map((tag: any) => tag.name),
     properties: Object.entries(body.properties ?? {}).map(([name, definition]) => ({ name, definition: normalizeProperty(definition) }))
   })
+  const { ns } = created
+  // Glance adds each part through its notifying repository: one notification per part
   notifyMetadef(ctx.notifier, 'metadef_namespace.create', () => namespacePayload(ns, ns.namespace))
+  for (const a of created.associations) notifyMetadef(ctx.notifier, 'metadef_resource_type.create', () => resourceTypePayload(ns.namespace, a))
+  for (const o of created.objects) notifyMetadef(ctx.notifier, 'metadef_object.create', () => objectPayload(ns.namespace, o, o.name))
+  for (const tag of created.tags) notifyMetadef(ctx.notifier, 'metadef_tag.create', () => tagPayload(ns.namespace, tag, tag.name))
+  for (const p of created.properties) notifyMetadef(ctx.notifier, 'metadef_property.create', () => propertyPayload(ns.namespace, p, p.name))
   ex.json(201, createdView(ns, body), { Location: `${baseUrl(ctx, ex)}${namespaceHref(ns.namespace)}` })
 }
 

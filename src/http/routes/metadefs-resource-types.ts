@@ -11,6 +11,8 @@ import { enforceMetadef, metadefAllowed } from '../../pipeline/metadef-policy.js
 import { RESOURCE_TYPE_ASSOCIATION_SCHEMA } from '../../domain/metadef-schemas.js'
 import { checkBody, formatAssociation, formatResourceType } from '../../domain/metadefs.js'
 import { deleteAssociation, insertAssociation, listAssociations, listResourceTypes } from '../../registry/metadefs-resource-types.js'
+import { notifyMetadef } from '../../pipeline/metadef-notifier.js'
+import { deletedNow, resourceTypePayload } from '../../domain/metadef-notifications.js'
 
 const READ_ONLY = ['created_at', 'updated_at']
 
@@ -36,6 +38,7 @@ async function associate (ex: Exchange, ctx: AppContext): Promise<void> {
   const row = await insertAssociation(ctx.sql, ns.id, ns.namespace, {
     name: body.name, prefix: body.prefix ?? null, properties_target: body.properties_target ?? null
   }, new Date())
+  notifyMetadef(ctx.notifier, 'metadef_resource_type.create', () => resourceTypePayload(ns.namespace, row))
   ex.json(201, formatAssociation(row))
 }
 
@@ -43,10 +46,11 @@ async function dissociate (ex: Exchange, ctx: AppContext): Promise<void> {
   const ns = await visibleNamespace(ctx, ex, ex.params[0], 'other')
   enforceMetadef(ctx.policy, ex.identity, 'remove_metadef_resource_type_association', ns)
   const name = ex.params[1]
-  const found = (await listAssociations(ctx.sql, [ns.id])).some((a) => a.name === name)
-  if (!found) throw Errors.metadefAssociationMissing(name)
+  const found = (await listAssociations(ctx.sql, [ns.id])).find((a) => a.name === name)
+  if (found === undefined) throw Errors.metadefAssociationMissing(name)
   if (ns.protected === true) throw Errors.metadefAssociationProtected(name)
   if (!await deleteAssociation(ctx.sql, ns.id, name)) throw Errors.metadefAssociationMissing(name)
+  notifyMetadef(ctx.notifier, 'metadef_resource_type.delete', () => resourceTypePayload(ns.namespace, found, deletedNow()))
   ex.empty(204)
 }
 
