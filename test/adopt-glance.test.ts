@@ -7,8 +7,8 @@
 // Glance's database is unchanged (a dump before and after). A dry run writes nothing, a second
 // --apply takes nothing, and a Glint without one of the stores reports what it cannot take.
 //
-// Skipped (with the reason) where glance-api or the clusters are not installed: .ci/run does
-// not install glance-api (bench/glance/glance.sh install does).
+// Skipped (with the reason) where glance-api or the clusters are not installed (.ci/run
+// installs glance-api with bench/glance/glance.sh install).
 
 import t from 'tap'
 import { execFile, spawn } from 'node:child_process'
