@@ -6,76 +6,17 @@
 // and the right hashes, none stuck in `saving`, no orphaned files; `glint orphans` agrees.
 
 import t from 'tap'
-import { createHash } from 'node:crypto'
 import { execFile } from 'node:child_process'
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
-import { request as httpRequest } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
-import { createDatabase, createImage, startGlint, ROOT, type Glint } from './helpers/glint.js'
+import { createDatabase, createImage, startGlint, ROOT } from './helpers/glint.js'
 import { download, eventually } from './helpers/data.js'
+import { MiB, seeded, sha512Of, streamUpload, uploadAndKill } from './helpers/faults.js'
 
 const run = promisify(execFile)
-const MiB = 1024 * 1024
 const ROUNDS = 20
-
-/** A small seeded generator (mulberry32): the same rounds on every run. */
-function seeded (seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0
-    let x = Math.imul(seed ^ (seed >>> 15), 1 | seed)
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296
-  }
-}
-
-/** The image's bytes: 1 MiB blocks that differ by their index and the image's number. */
-function block (image: number, index: number): Buffer {
-  const b = Buffer.alloc(MiB, (image * 31 + index) & 0xff)
-  b.writeUInt32LE(index, 0)
-  b.writeUInt32LE(image, 4)
-  return b
-}
-
-function sha512Of (image: number, blocks: number): string {
-  const h = createHash('sha512')
-  for (let i = 0; i < blocks; i++) h.update(block(image, i))
-  return h.digest('hex')
-}
-
-/**
- * Streams `blocks` MiB to the image, calling `before(i)` ahead of block i and `after()` once
- * the body is sent. Resolves the status the client saw (0: none, the gateway died first).
- */
-async function streamUpload (glint: Glint, id: string, image: number, blocks: number,
-  hooks: { before?: (i: number) => boolean, after?: () => void } = {}): Promise<number> {
-  return await new Promise((resolve) => {
-    const req = httpRequest(`${glint.url}/v2/images/${id}/file`, {
-      method: 'PUT', headers: { 'Content-Type': 'application/octet-stream', 'Transfer-Encoding': 'chunked' }
-    }, (res) => { res.resume(); res.on('end', () => resolve(res.statusCode ?? 0)); res.on('error', () => resolve(0)) })
-    req.on('error', () => resolve(0))
-    let i = 0
-    const pump = (): void => {
-      while (i < blocks) {
-        if (hooks.before?.(i) === false) return
-        if (!req.write(block(image, i++))) { req.once('drain', pump); return }
-      }
-      req.end()
-      hooks.after?.()
-    }
-    pump()
-  })
-}
-
-/** The upload, with the gateway killed ahead of block `killAfter`, or `delayMs` after the last. */
-async function uploadAndKill (glint: Glint, id: string, image: number, blocks: number, killAfter: number, delayMs: number): Promise<number> {
-  const kill = (): void => { glint.proc.kill('SIGKILL') }
-  return await streamUpload(glint, id, image, blocks, {
-    before: (i) => { if (i === killAfter) { kill(); return false } return true },
-    after: () => { setTimeout(kill, delayMs) }
-  })
-}
 
 t.test('kill -9 of a gateway mid-upload, 20 times: recovery leaves nothing half-done', async (t) => {
   const db = await createDatabase()
@@ -104,7 +45,6 @@ connection = ${db.url}
       const image = await createImage(glint, { name: `victim-${round}` })
       images.push({ id: image.id, number: round, blocks, sha512: sha512Of(round, blocks), point: atEnd ? `end+${delayMs}ms` : `${killAfter}/${blocks} MiB` })
       await uploadAndKill(glint, image.id, round, blocks, killAfter, delayMs)
-      await new Promise<void>((resolve) => { if (glint.proc.exitCode !== null || glint.proc.signalCode !== null) resolve(); else glint.proc.once('exit', () => resolve()) })
       await glint.stop()
       glint = await startGlint({ config, databaseUrl: db.url })
     }
@@ -142,7 +82,7 @@ connection = ${db.url}
     // A queued image takes a new upload: the recovery left it usable.
     const again = images.find((i) => shown.get(i.id).status === 'queued')
     if (again !== undefined) {
-      t.equal(await streamUpload(glint, again.id, again.number, again.blocks), 204)
+      t.equal((await streamUpload(glint.url, again.id, again.number, again.blocks)).status, 204)
       t.equal((await glint.request('GET', `/v2/images/${again.id}`)).json.os_hash_value, again.sha512)
     }
 

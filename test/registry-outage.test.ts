@@ -5,48 +5,15 @@
 // directory, on a free port), so stopping it disturbs no other test.
 
 import t from 'tap'
-import { execFileSync } from 'node:child_process'
-import { chownSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import { request as httpRequest } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createImage, startGlint } from './helpers/glint.js'
 import { eventually, upload } from './helpers/data.js'
-import { freePort } from '../bench/util/paths.js'
+import { pgBin, privatePostgres } from './helpers/faults.js'
 
 const MiB = 1024 * 1024
-
-function pgBin (): string | undefined {
-  try {
-    return execFileSync('pg_config', ['--bindir'], { encoding: 'utf8' }).trim()
-  } catch {
-    return undefined
-  }
-}
-
-/** A PostgreSQL server of the test's own, started and stopped with pg_ctl as `postgres`. */
-async function privatePostgres (bin: string): Promise<{ url: string, start: () => void, stop: () => void, remove: () => void }> {
-  const dir = mkdtempSync(join(tmpdir(), 'glint-pg-'))
-  const uid = Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim())
-  const gid = Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim())
-  chownSync(dir, uid, gid)
-  const port = await freePort()
-  const asPostgres = (...args: string[]): void => { execFileSync('runuser', ['-u', 'postgres', '--', ...args], { stdio: 'ignore', timeout: 120_000 }) }
-  asPostgres(join(bin, 'initdb'), '-D', join(dir, 'data'), '-A', 'trust', '-U', 'postgres', '--no-sync')
-  const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off`
-  const start = (): void => asPostgres(join(bin, 'pg_ctl'), '-D', join(dir, 'data'), '-o', options, '-l', join(dir, 'log'), '-w', 'start')
-  const stop = (): void => asPostgres(join(bin, 'pg_ctl'), '-D', join(dir, 'data'), '-m', 'fast', '-w', 'stop')
-  start()
-  return {
-    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
-    start,
-    stop,
-    remove () {
-      try { stop() } catch {}
-      rmSync(dir, { recursive: true, force: true })
-    }
-  }
-}
 
 const bin = pgBin()
 const missing = bin === undefined ? 'pg_config not found (PostgreSQL server binaries)' : undefined

@@ -9,6 +9,7 @@ import type { Exchange } from './exchange.js'
 import type { Upload, UploadSink } from '../pipeline/lifecycle.js'
 import { run, targetImage } from '../pipeline/index.js'
 import { storeFailure } from '../stores/image-data.js'
+import { registryFailure } from '../registry/connect.js'
 
 export function receiveUpload (ex: Exchange, ctx: AppContext): void {
   const type = (ex.headers['content-type'] ?? '').split(';')[0].trim()
@@ -51,8 +52,17 @@ export function receiveUpload (ex: Exchange, ctx: AppContext): void {
         await new Promise<void>((resolve) => { onBodyReceived = resolve; ex.onAbort(resolve) })
         if (ex.aborted) return
       }
-      ex.fail(upload?.store !== undefined ? storeFailure(upload.store, err) : err)
+      ex.fail(answerFor(err))
     })()
+  }
+
+  // The registry going away (before the upload starts, or at its commit) is the registry's
+  // 503 as on every other route, not a store's failure nor a 500; a store worker's own
+  // connection errors are the store's.
+  const answerFor = (err: unknown): unknown => {
+    const registry = (err as { fromWorker?: boolean } | null)?.fromWorker === true ? undefined : registryFailure(err)
+    if (registry !== undefined) return registry
+    return upload?.store !== undefined ? storeFailure(upload.store, err) : err
   }
 
   const finish = async (): Promise<void> => {

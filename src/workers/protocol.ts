@@ -54,8 +54,9 @@ export function serializeError (err: unknown): SerializedError {
 }
 
 /** The error a SerializedError stands for, on this side of the thread boundary. */
-export function deserializeError (error: SerializedError): Error & { code?: string } {
-  return Object.assign(new Error(error.message), { code: error.code })
+/** `fromWorker` tells a store's ECONNREFUSED or ETIMEDOUT from the registry connection's. */
+export function deserializeError (error: SerializedError): Error & { code?: string, fromWorker: true } {
+  return Object.assign(new Error(error.message), { code: error.code, fromWorker: true as const })
 }
 
 /** A worker task's value, or its error thrown again here. */

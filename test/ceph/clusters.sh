@@ -5,6 +5,8 @@
 #   test/ceph/clusters.sh down [a|b]    stop the daemons and delete the cluster dirs
 #   test/ceph/clusters.sh stop a|b      stop one cluster's daemons, keep its data
 #   test/ceph/clusters.sh start a|b     start a stopped cluster again (same data)
+#   test/ceph/clusters.sh stop-osd a|b [ID]   stop one OSD (default osd.0), the rest keeps running
+#   test/ceph/clusters.sh start-osd a|b [ID]  start it again; exit 0 once the pool is usable
 #   test/ceph/clusters.sh status [a|b]  one line per cluster: name dir fsid up|down
 #   test/ceph/clusters.sh env [a|b]     shell exports: GLINT_CEPH_A_CONF=..., GLINT_CEPH_B_CONF=...
 #
@@ -483,6 +485,28 @@ cluster_stop() {
 	say "stopped in $(elapsed); data kept in $DIR"
 }
 
+# One OSD alone (an OSD failure, not a cluster outage); OSD_ID is set by main.
+cluster_stop_osd() {
+	[[ -f $DIR/.built ]] || die "$DIR is not a built cluster; run: $0 up $NAME"
+	((OSD_ID < OSD_COUNT)) || die "$NAME has no osd.$OSD_ID (it has $OSD_COUNT)"
+	stop_daemon "osd.$OSD_ID"
+	say "osd.$OSD_ID stopped in $(elapsed); data kept"
+}
+
+cluster_start_osd() {
+	[[ -f $DIR/.built ]] || die "$DIR is not a built cluster; run: $0 up $NAME"
+	((OSD_ID < OSD_COUNT)) || die "$NAME has no osd.$OSD_ID (it has $OSD_COUNT)"
+	daemon_pid "mon.$NAME" >/dev/null || die "the mon of $NAME is not running; run: $0 start $NAME"
+	if daemon_pid "osd.$OSD_ID" >/dev/null; then
+		say "osd.$OSD_ID already running"
+	else
+		launch_daemon "osd.$OSD_ID" ceph-osd -c "$CONF" -i "$OSD_ID"
+	fi
+	wait_for "the OSDs to be up" 60 osds_are_up
+	wait_for "pool $POOL to be usable with all PGs active+clean" 120 pool_is_usable
+	say "osd.$OSD_ID started in $(elapsed): pool $POOL usable"
+}
+
 cluster_down() {
 	if [[ ! -e $DIR ]]; then
 		say "nothing in $DIR"
@@ -548,7 +572,7 @@ take_lock() {
 }
 
 usage() {
-	sed -n '2,14s/^# \{0,1\}//p' "$0" >&2
+	sed -n '2,16s/^# \{0,1\}//p' "$0" >&2
 	exit 2
 }
 
@@ -559,8 +583,15 @@ require_ceph() {
 	done
 }
 
+OSD_ID=0
+
 main() {
 	local cmd=${1:-} clusters
+	if [[ $cmd == stop-osd || $cmd == start-osd ]] && (($# == 3)); then
+		[[ $3 =~ ^[0-7]$ ]] || die "an OSD id is 0 to 7, not '$3'"
+		OSD_ID=$3
+		set -- "$1" "$2"
+	fi
 	(($# <= 2)) || usage
 	case ${2:-} in
 	'') clusters=("${ALL_CLUSTERS[@]}") ;;
@@ -572,11 +603,11 @@ main() {
 	[[ $BASE_PORT =~ ^[1-9][0-9]*$ ]] && ((BASE_PORT >= 1024 && BASE_PORT + 199 < 32768)) ||
 		die "GLINT_CEPH_PORT_BASE must leave base..base+199 between 1024 and 32767 (below the ephemeral range), not '$BASE_PORT'"
 	case $cmd in
-	up | down | start | stop)
-		[[ $cmd != start && $cmd != stop ]] || (($# == 2)) || usage
+	up | down | start | stop | stop-osd | start-osd)
+		[[ $cmd == up || $cmd == down ]] || (($# == 2)) || usage
 		require_ceph
 		take_lock
-		for_clusters "cluster_$cmd" "${clusters[@]}"
+		for_clusters "cluster_${cmd//-/_}" "${clusters[@]}"
 		if [[ $cmd == down ]]; then rmdir -- "$CEPH_ROOT" 2>/dev/null || true; fi
 		;;
 	status) for_clusters_in_order cluster_status "${clusters[@]}" ;;

@@ -3,6 +3,7 @@
 
 import { execFile } from 'node:child_process'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { promisify } from 'node:util'
 
 const run = promisify(execFile)
@@ -86,4 +87,55 @@ rbd_store_chunk_size = 4
 rbd_thin_provisioning = true
 rados_connect_timeout = 5
 ${extra.replace('dead:rbd', '')}`
+}
+
+export interface PrivateCluster {
+  conf: string
+  /** stop and start the whole cluster (mon, mgr, OSD), keeping its data */
+  stop: () => Promise<void>
+  start: () => Promise<void>
+  /** stop and start its OSD alone */
+  stopOsd: () => Promise<void>
+  startOsd: () => Promise<void>
+  /** brings it back up when it was up before, else removes it */
+  teardown: () => Promise<void>
+}
+
+/**
+ * Cluster `a` of a private pair booted by test/ceph/clusters.sh (its own directory and ports,
+ * default /tmp/glint-ceph-faults and 16700): a test may stop it without breaking the tests
+ * and engineers that use the shared clusters. A cluster already up is used and left up; one
+ * this test booted is removed in teardown. A string saying why when Ceph is not installed.
+ */
+export async function privateCluster (): Promise<PrivateCluster | string> {
+  const env = {
+    ...process.env,
+    GLINT_CEPH_DIR: process.env.GLINT_FAULTS_CEPH_DIR ?? '/tmp/glint-ceph-faults',
+    GLINT_CEPH_PORT_BASE: process.env.GLINT_FAULTS_CEPH_PORT_BASE ?? '16700',
+    GLINT_CEPH_STORE_GB: '4',
+    GLINT_CEPH_OSDS: '1'
+  }
+  const script = new URL('../ceph/clusters.sh', import.meta.url).pathname
+  const clusters = async (...args: string[]): Promise<string> =>
+    (await run(script, args, { env, timeout: 300_000 })).stdout
+  try {
+    await run('ceph', ['--version'], { timeout: 30_000 })
+  } catch {
+    return 'ceph is not installed (apt-get install ceph-mon ceph-mgr ceph-osd ceph-common)'
+  }
+  const wasUp = (await clusters('status', 'a')).trim().endsWith(' up')
+  await clusters('up', 'a')
+  const conf = join(env.GLINT_CEPH_DIR, 'a', 'ceph.conf')
+  return {
+    conf,
+    stop: async () => { await clusters('stop', 'a') },
+    start: async () => { await clusters('start', 'a') },
+    stopOsd: async () => { await clusters('stop-osd', 'a') },
+    startOsd: async () => { await clusters('start-osd', 'a') },
+    teardown: async () => {
+      // started again (its OSD too), keeping the data of whoever else uses it
+      if (wasUp) await clusters('start', 'a')
+      else await clusters('down', 'a')
+    }
+  }
 }
