@@ -93,7 +93,19 @@ export const Errors = {
   invalidStatusTransition: define('GLINT_INVALID_STATUS', 403, (why) => String(why)),
   // Glance words it per operation: add, remove, update
   locationsHidden: define('GLINT_LOCATIONS_HIDDEN', 403, (verb) => `It's not allowed to ${verb ?? 'update'} locations if locations are invisible.`),
-  locationsNotPatchable: define('GLINT_LOCATIONS_NOT_PATCHABLE', 403, () => 'Changing image locations through PATCH is not supported by this service; upload data with PUT /v2/images/{image_id}/file.'),
+  // PATCH of /locations (glance/api/v2/images.py _do_*_locations, glance/location.py)
+  locationsStatus: define('GLINT_LOCATIONS_STATUS', 409, (verb, status) => `It's not allowed to ${verb} locations if image status is ${status}.`),
+  locationsEmpty: define('GLINT_LOCATIONS_EMPTY', 403, () => 'Cannot set locations to empty list.'),
+  lastImageLocation: define('GLINT_LAST_IMAGE_LOCATION', 403, () => 'Cannot remove last location in the image.'),
+  locationPosition: define('GLINT_LOCATION_POSITION', 400, (verb) => `Invalid position for ${verb} a location.`),
+  invalidLocation: define('GLINT_INVALID_LOCATION', 400, () => 'Invalid location'),
+  duplicateLocation: define('GLINT_DUPLICATE_LOCATION', 400, (url) => `The location ${url} already exists`),
+  locationsChanged: define('GLINT_LOCATIONS_CHANGED', 400, (current) => `Original locations is not empty: ${current}`),
+  validationConflict: define('GLINT_VALIDATION_CONFLICT', 409, (why) => String(why)),
+  tooManyLocations: define('GLINT_TOO_MANY_LOCATIONS', 413, (attempted, max) => `The limit has been exceeded on the number of allowed image locations. Attempted: ${attempted}, Maximum: ${max}`),
+  /** internal: another change of the image's locations or status committed first (the location layer plans again) */
+  locationsMoved: define('GLINT_LOCATIONS_MOVED', 409, () => 'The image changed while its locations were updated; try again.'),
+  readOnlyStore: define('GLINT_READ_ONLY_STORE', 400, (id) => `Store ${id} is read-only`),
   ownerUpdateForbidden: define('GLINT_OWNER_UPDATE_FORBIDDEN', 403, () => 'Owner can\'t be updated by non admin.'),
 
   // listing

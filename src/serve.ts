@@ -62,7 +62,7 @@ export async function serve (configFile: string | undefined): Promise<void> {
 
   const registry = await openRegistry({ url: config.databaseUrl, poolSize: config.dbPoolSize, dataDir: config.dataDir, queryTimeoutSec: config.dbQueryTimeoutSec })
   log.info({ mode: registry.mode, applied: registry.applied }, 'registry ready')
-  const stores = createStores(config.stores, config.defaultStore)
+  const stores = createStores(config.stores, config.defaultStore, config.httpStore)
   const hashers = createHashers(config.workers > 0 ? config.workers : availableParallelism())
 
   const notifier = createNotifier(config.notifier, log)

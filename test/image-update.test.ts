@@ -310,13 +310,12 @@ for (const database of ['embedded', 'postgres'] as const) {
   })
 }
 
-t.test('with show_multiple_locations: location patches are refused plainly (not implemented)', async (t) => {
+t.test('with show_multiple_locations: file:// and empty location lists are refused', async (t) => {
   const glint = await startGlint({ database: 'embedded', config: `${TRUSTED_AUTH}[DEFAULT]\nshow_multiple_locations = True\n` })
   t.teardown(() => glint.stop())
   const image = await createImage(glint, { name: 'loc', visibility: 'community' }, P1)
-  await refused(t, glint, image.id, [{ op: 'add', path: '/locations/-', value: { url: 'file:///etc/passwd', metadata: {} } }], 403,
-    /^Changing image locations through PATCH is not supported/)
-  await refused(t, glint, image.id, [{ op: 'replace', path: '/locations', value: [] }], 403, /^Changing image locations through PATCH is not supported/)
-  await refused(t, glint, image.id, [{ op: 'replace', path: '/locations', value: [] }], 403, /^You do not own this image/, { as: member('p9') })
+  await refused(t, glint, image.id, [{ op: 'add', path: '/locations/-', value: { url: 'file:///etc/passwd', metadata: {} } }], 400, /^Invalid location/)
+  await refused(t, glint, image.id, [{ op: 'replace', path: '/locations', value: [] }], 403, /^Cannot set locations to empty list\./)
+  await refused(t, glint, image.id, [{ op: 'add', path: '/locations/-', value: { url: 'file:///etc/passwd', metadata: {} } }], 403, /^You do not own this image/, { as: member('p9') })
   t.same((await show(glint, image.id)).locations, [])
 })

@@ -7,7 +7,7 @@ import { dirname, isAbsolute, resolve } from 'node:path'
 import { NOTIFIER_DRIVERS, type NotifierConfig } from '../notifier/notifier.js'
 import { IniSyntaxError, parseOsloIni, type ParsedConfig } from './oslo-ini.js'
 import {
-  DATABASE_OPTIONS, DEFAULT_OPTIONS, FILE_STORE_OPTIONS, GLANCE_STORE_OPTIONS, IMAGE_FORMAT_OPTIONS, KEYSTONE_AUTHTOKEN_OPTIONS,
+  DATABASE_OPTIONS, DEFAULT_OPTIONS, FILE_STORE_OPTIONS, GLANCE_STORE_OPTIONS, IMAGE_FORMAT_OPTIONS, IMPORT_FILTERING_OPTIONS, KEYSTONE_AUTHTOKEN_OPTIONS,
   LEGACY_STORE_OPTIONS, NOTIFICATIONS_OPTIONS, OSLO_MIDDLEWARE_OPTIONS, PASTE_OPTIONS, POLICY_OPTIONS, RBD_STORE_OPTIONS, type OptionSpec
 } from './options.js'
 import { nodeHashName, supportedHashAlgorithms } from './hash-algorithms.js'
@@ -19,11 +19,19 @@ export interface RbdStoreConfig {
 }
 export interface StoreConfig {
   id: string
-  type: 'file' | 'rbd'
+  /** http: read-only, the data of http(s) locations (src/stores/http-store.ts) */
+  type: 'file' | 'rbd' | 'http'
   description?: string
   weight: number
   file?: FileStoreConfig
   rbd?: RbdStoreConfig
+  /** the http store fetches through [import_filtering_opts] */
+  http?: { filtering: ImportFiltering }
+}
+
+export interface ImportFiltering {
+  allowedSchemes: string[], disallowedSchemes: string[], allowedHosts: string[], disallowedHosts: string[],
+  allowedPorts: number[], disallowedPorts: number[]
 }
 
 /** Who Glint is to Keystone ([keystone_authtoken]'s password method). */
@@ -57,7 +65,12 @@ export interface Config {
   userStorageQuota: number
   showImageDirectUrl: boolean
   showMultipleLocations: boolean
+  /** the stores that take data (uploads, copies) */
   stores: StoreConfig[]
+  /** the read-only http store (`NAME:http` in enabled_backends, or `http` in [glance_store] stores): http locations are accepted */
+  httpStore?: StoreConfig
+  /** [import_filtering_opts]: which URLs may be fetched */
+  importFiltering: ImportFiltering
   defaultStore: string
   databaseUrl?: string
   dbPoolSize: number
@@ -73,7 +86,7 @@ export interface Config {
   keystone?: KeystoneConfig
   defaultProjectId: string
   defaultUserId: string
-  quotas: { properties: number, tags: number, members: number }
+  quotas: { properties: number, tags: number, members: number, locations: number }
   limitDefault: number
   limitMax: number
   publicEndpoint?: string
@@ -140,11 +153,17 @@ export function loadConfig (configFile: string | undefined, env: NodeJS.ProcessE
   const middleware = reader.section(sectionOf('oslo_middleware'), 'oslo_middleware', OSLO_MIDDLEWARE_OPTIONS, ignored)
   const imageFormat = reader.section(sectionOf('image_format'), 'image_format', IMAGE_FORMAT_OPTIONS, ignored)
   const osloPolicy = reader.section(sectionOf('oslo_policy'), 'oslo_policy', POLICY_OPTIONS, ignored)
+  const filtering = reader.section(sectionOf('import_filtering_opts'), 'import_filtering_opts', IMPORT_FILTERING_OPTIONS, ignored)
 
   // An empty variable (`DATABASE_URL= npm start`) means unset, as in a shell's own tests.
   const fromEnv = (name: string): string | undefined => (env[name] === '' ? undefined : env[name])
   const dataDir = resolve(fromEnv('GLINT_DATA_DIR') ?? './data')
-  const stores = readStores(parsed.sections, defaults, glanceStore, reader, ignored, dataDir)
+  const allStores = readStores(parsed.sections, defaults, glanceStore, reader, ignored, dataDir)
+  const stores = allStores.filter((s) => s.type !== 'http')
+  const importFiltering = importFilteringOf(filtering, (name) => `${where}: line ${reader.lineOf('import_filtering_opts', name)}`)
+  const found = allStores.find((s) => s.type === 'http')
+  const httpStore = found === undefined ? undefined : { ...found, http: { filtering: importFiltering } }
+  if (stores.length === 0) throw new ConfigError(`${where}: enabled_backends has no file or rbd store to keep image data in`)
   const defaultStore = legacy ? stores[0].id : (glanceStore.default_backend ?? stores[0].id) as string
   if (!stores.some((s) => s.id === defaultStore)) {
     throw new ConfigError(`${where}: [glance_store] default_backend = ${defaultStore} is not one of enabled_backends (${stores.map((s) => s.id).join(', ')})`)
@@ -173,7 +192,7 @@ export function loadConfig (configFile: string | undefined, env: NodeJS.ProcessE
     ? readKeystone(reader.section(sectionOf('keystone_authtoken'), 'keystone_authtoken', KEYSTONE_AUTHTOKEN_OPTIONS, ignored), where, notices)
     : undefined
 
-  const knownSections = new Set(['DEFAULT', 'glance_store', 'database', 'paste_deploy', 'image_format', 'oslo_middleware', 'oslo_policy', 'oslo_messaging_notifications', ...(keystone !== undefined ? ['keystone_authtoken'] : []), ...stores.map((s) => s.id.toLowerCase())])
+  const knownSections = new Set(['DEFAULT', 'glance_store', 'database', 'paste_deploy', 'image_format', 'oslo_middleware', 'oslo_policy', 'oslo_messaging_notifications', 'import_filtering_opts', ...(keystone !== undefined ? ['keystone_authtoken'] : []), ...stores.map((s) => s.id.toLowerCase())])
   for (const name of Object.keys(parsed.sections)) {
     if (!knownSections.has(name)) ignored.push(`[${name}]`)
   }
@@ -205,6 +224,8 @@ export function loadConfig (configFile: string | undefined, env: NodeJS.ProcessE
     showImageDirectUrl: defaults.show_image_direct_url as boolean,
     showMultipleLocations: defaults.show_multiple_locations as boolean,
     stores,
+    httpStore,
+    importFiltering,
     defaultStore,
     // SQLAlchemy's driver suffix (postgresql+psycopg2://) means nothing to a libpq-style client
     databaseUrl: databaseUrl?.replace(POSTGRES_URL, 'postgresql://'),
@@ -220,7 +241,8 @@ export function loadConfig (configFile: string | undefined, env: NodeJS.ProcessE
     quotas: {
       properties: defaults.image_property_quota as number,
       tags: defaults.image_tag_quota as number,
-      members: defaults.image_member_quota as number
+      members: defaults.image_member_quota as number,
+      locations: defaults.image_location_quota as number
     },
     limitDefault: defaults.limit_param_default as number,
     limitMax: defaults.api_limit_max as number,
@@ -437,7 +459,7 @@ class OptionReader {
 function readStores (parsed: Record<string, Section>, defaults: Section, glanceStore: Section,
   reader: OptionReader, ignored: string[], dataDir: string): StoreConfig[] {
   const backends = defaults.enabled_backends as Record<string, string> | undefined
-  if (backends === undefined || Object.keys(backends).length === 0) return [legacyStore(glanceStore, ignored, dataDir)]
+  if (backends === undefined || Object.keys(backends).length === 0) return legacyStores(glanceStore, ignored, dataDir)
   const stores: StoreConfig[] = []
   for (const [id, type] of Object.entries(backends)) {
     if (id.startsWith('os_glance_')) {
@@ -448,8 +470,11 @@ function readStores (parsed: Record<string, Section>, defaults: Section, glanceS
       stores.push(fileStore(id, reader.section(raw, id, FILE_STORE_OPTIONS, ignored), resolve(dataDir, id)))
     } else if (type === 'rbd') {
       stores.push(rbdStore(id, reader.section(raw, id, RBD_STORE_OPTIONS, ignored)))
+    } else if (type === 'http') {
+      if (stores.some((s) => s.type === 'http')) throw new ConfigError(`[DEFAULT] enabled_backends: more than one http store (${id})`)
+      stores.push(httpStoreConfig(id, reader.section(raw, id, { store_description: FILE_STORE_OPTIONS.store_description, weight: FILE_STORE_OPTIONS.weight }, ignored)))
     } else {
-      throw new ConfigError(`[DEFAULT] enabled_backends: store ${id} has type ${type}; Glint supports file and rbd`)
+      throw new ConfigError(`[DEFAULT] enabled_backends: store ${id} has type ${type}; Glint supports file, rbd and http`)
     }
   }
   return stores
@@ -460,13 +485,36 @@ function readStores (parsed: Record<string, Section>, defaults: Section, glanceS
  * [glance_store]; named `local` (file) or `rbd` in Glint's locations. Store types Glint does
  * not have (http, swift, cinder...) are reported.
  */
-function legacyStore (glanceStore: Section, ignored: string[], dataDir: string): StoreConfig {
+function legacyStores (glanceStore: Section, ignored: string[], dataDir: string): StoreConfig[] {
   const type = glanceStore.default_store as string
-  const others = (glanceStore.stores as string[]).filter((t) => t !== 'file' && t !== 'rbd')
-  if (others.length > 0) ignored.push(`[glance_store] stores: ${others.join(', ')} (Glint has file and rbd stores)`)
-  if (type === 'file') return fileStore('local', glanceStore, resolve(dataDir, 'images'))
-  if (type === 'rbd') return rbdStore('rbd', glanceStore)
+  const listed = glanceStore.stores as string[]
+  const others = listed.filter((t) => t !== 'file' && t !== 'rbd' && t !== 'http')
+  if (others.length > 0) ignored.push(`[glance_store] stores: ${others.join(', ')} (Glint has file, rbd and http stores)`)
+  // glance_store's http store: read-only, for http locations
+  const http = listed.includes('http') ? [httpStoreConfig('http', {})] : []
+  if (type === 'file') return [fileStore('local', glanceStore, resolve(dataDir, 'images')), ...http]
+  if (type === 'rbd') return [rbdStore('rbd', glanceStore), ...http]
   throw new ConfigError(`[glance_store] default_store = ${type}: Glint supports file and rbd stores`)
+}
+
+function httpStoreConfig (id: string, s: Section): StoreConfig {
+  return { id, type: 'http', description: s.store_description as string | undefined, weight: (s.weight as number | undefined) ?? 0 }
+}
+
+function importFilteringOf (s: Section, line: (name: string) => string): ImportFiltering {
+  const ports = (name: string): number[] => (s[name] as string[]).map((p) => {
+    const n = Number(p)
+    if (!/^\d+$/.test(p) || n < 1 || n > 65535) throw new ConfigError(`${line(name)}: [import_filtering_opts] ${name}: ${p} is not a port`)
+    return n
+  })
+  return {
+    allowedSchemes: s.allowed_schemes as string[],
+    disallowedSchemes: s.disallowed_schemes as string[],
+    allowedHosts: (s.allowed_hosts as string[]).map((h) => h.toLowerCase()),
+    disallowedHosts: (s.disallowed_hosts as string[]).map((h) => h.toLowerCase()),
+    allowedPorts: ports('allowed_ports'),
+    disallowedPorts: ports('disallowed_ports')
+  }
 }
 
 function fileStore (id: string, s: Section, defaultDir: string): StoreConfig {

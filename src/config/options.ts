@@ -24,6 +24,7 @@ export const DEFAULT_OPTIONS: Record<string, OptionSpec> = {
   image_property_quota: { type: 'int', default: 128 },
   image_tag_quota: { type: 'int', default: 128 },
   image_member_quota: { type: 'int', default: 128 },
+  image_location_quota: { type: 'int', default: 10 },
   limit_param_default: { type: 'int', default: 25, min: 1 },
   api_limit_max: { type: 'int', default: 1000, min: 1 },
   public_endpoint: { type: 'string' },
@@ -103,6 +104,20 @@ export const DATABASE_OPTIONS: Record<string, OptionSpec> = {
   max_pool_size: { type: 'int', default: 10, min: 1 },
   // Glint's own: PostgreSQL cancels any registry statement that runs longer (0: no limit)
   query_timeout: { type: 'int', default: 30, min: 0 }
+}
+
+/**
+ * [import_filtering_opts]: which http(s) URLs Glint may fetch (http locations; Glance 25.1's
+ * validate_uri, LP #2161330). Loopback and link-local addresses are refused unless the host is
+ * in allowed_hosts; ports are lists of integers.
+ */
+export const IMPORT_FILTERING_OPTIONS: Record<string, OptionSpec> = {
+  allowed_schemes: { type: 'list', default: ['http', 'https'] },
+  disallowed_schemes: { type: 'list', default: [] },
+  allowed_hosts: { type: 'list', default: [] },
+  disallowed_hosts: { type: 'list', default: [] },
+  allowed_ports: { type: 'list', default: ['80', '443'] },
+  disallowed_ports: { type: 'list', default: [] }
 }
 
 export const IMAGE_FORMAT_OPTIONS: Record<string, OptionSpec> = {

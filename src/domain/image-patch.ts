@@ -48,7 +48,26 @@ function locationsViolation (value: unknown): string | undefined {
     if (typeof url !== 'string') return `${JSON.stringify(url)} is not of type 'string'`
     if ([...url].length > 255) return `${JSON.stringify(url)} is too long`
     if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) return `${JSON.stringify(metadata)} is not of type 'object'`
+    if (Object.hasOwn(item, 'validation_data')) {
+      const why = validationDataViolation((item as { validation_data: unknown }).validation_data)
+      if (why !== undefined) return why
+    }
   }
+  return undefined
+}
+
+/** validation_data: {checksum (32), os_hash_algo (at most 64), os_hash_value (at most 128)}, algo and value required, nothing else. */
+const VALIDATION_DATA: Record<string, { min?: number, max: number }> = { checksum: { min: 32, max: 32 }, os_hash_algo: { max: 64 }, os_hash_value: { max: 128 } }
+function validationDataViolation (data: unknown): string | undefined {
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) return `${JSON.stringify(data)} is not of type 'object'`
+  for (const [key, value] of Object.entries(data)) {
+    const rule = VALIDATION_DATA[key]
+    if (rule === undefined) return `Additional properties are not allowed ('${key}' was unexpected)`
+    if (typeof value !== 'string') return `${JSON.stringify(value)} is not of type 'string'`
+    if (rule.min !== undefined && [...value].length < rule.min) return `${JSON.stringify(value)} is too short`
+    if ([...value].length > rule.max) return `${JSON.stringify(value)} is too long`
+  }
+  for (const key of ['os_hash_algo', 'os_hash_value']) if (!Object.hasOwn(data, key)) return `'${key}' is a required property`
   return undefined
 }
 
@@ -71,10 +90,8 @@ export function applyPatch (image: ImageRecord, changes: PatchOp[], config: Conf
 
   for (const change of changes) {
     const name = change.path[0]
-    if (name === 'locations') {
-      if (!config.showMultipleLocations) throw Errors.locationsHidden(change.op === 'replace' ? 'update' : change.op)
-      throw Errors.locationsNotPatchable()
-    }
+    // the location layer applies those (location-patch.ts) and saves them with the rest
+    if (name === 'locations') continue
     switch (change.op) {
       case 'replace':
         if (!exists(name)) throw Errors.propertyMissing(name)

@@ -38,12 +38,15 @@
 
 import type { AppContext } from '../context.js'
 import type { Identity } from '../identity.js'
-import type { ImageRecord, NewImage } from '../registry/images.js'
+import type { ImageChanges, ImageRecord, NewImage } from '../registry/images.js'
 import type { MemberRecord } from '../registry/members.js'
 import type { ListQuery } from '../domain/list-query.js'
 import type { PatchOp } from '../domain/json-patch.js'
 import type { Store } from '../stores/stores.js'
 import type { Upload, UploadLayer, UploadSink } from './lifecycle.js'
+
+/** What a patch of /locations saves: the new list (if still on `expected`) and the columns it sets (status, size, hashes). */
+export interface LocationSave { save: NonNullable<ImageChanges['locations']>, columns: Record<string, unknown> }
 
 /** A validated import body; the location layer resolves the stores (`stores` from `storeHeader` / `all_stores`). */
 export interface ImportRequest { method: string, body: Record<string, unknown>, storeHeader?: string, stores: string[], mustSucceed: boolean }
@@ -53,7 +56,8 @@ export interface Ops {
   'image.create': { input: NewImage, result: ImageRecord }
   'image.show': { image: ImageRecord, result: ImageRecord }
   'image.list': { query: ListQuery, result: { images: ImageRecord[], next?: string } }
-  'image.update': { image: ImageRecord, changes: PatchOp[], result: ImageRecord }
+  /** `locations`: the location layer's plan of the patch's /locations changes, saved with the rest */
+  'image.update': { image: ImageRecord, changes: PatchOp[], locations?: LocationSave, result: ImageRecord }
   'image.delete': { image: ImageRecord, result: void }
   'image.upload': { image: ImageRecord, upload: Upload, result: UploadSink }
   'image.download': { image: ImageRecord, result: { image: ImageRecord, sent: (bytes: number, err?: unknown) => void } }

@@ -12,6 +12,7 @@ import { deleteImageData, removeImageCopy } from '../stores/image-data.js'
 import type { Upload, UploadLayer } from './lifecycle.js'
 import { throughUpload, type Layer, type Op } from './chain.js'
 import { copyToStores } from './copy-image.js'
+import { changesLocations, updateLocations } from './location-update.js'
 
 const NO_DATA = { size: null, virtual_size: null, checksum: null, os_hash_algo: null, os_hash_value: null }
 
@@ -28,6 +29,7 @@ async function backToQueued (u: Upload): Promise<void> {
 export const uploadLocation: UploadLayer = (next) => async (u) => {
   const store = u.storeId === undefined ? u.ctx.stores.default : u.ctx.stores.get(u.storeId)
   if (store === undefined) throw Errors.unknownStore(u.storeId!)
+  if (store.readOnly) throw Errors.readOnlyStore(store.id)
   // Lost the race (or the image moved on): we own nothing, so we undo nothing.
   // The lease says which gateway writes the image, so a recovery can tell a dead upload.
   if (!await startUpload(u.ctx.sql, u.image.id, u.ctx.gateway.id, store.id, u.ctx.gateway.leaseSeconds)) throw Errors.uploadConflict('saving')
@@ -96,7 +98,7 @@ function resolveImportStores (op: Op<'image.import'>): string[] {
   } else {
     stores = (given as string[] | undefined) ?? [header ?? ctx.stores.default.id]
     for (const id of stores) {
-      if (ctx.stores.get(id) === undefined) throw Errors.importConflict(`Store for identifier ${id} not found`)
+      if (ctx.stores.get(id) === undefined || ctx.stores.get(id)!.readOnly) throw Errors.importConflict(`Store for identifier ${id} not found`)
       if (holding.has(id)) throw Errors.importInvalid(`Image is already present at store '${id}'`)
     }
   }
@@ -121,6 +123,9 @@ async function removeLateData (ctx: AppContext, image: ImageRecord): Promise<voi
 export const locationLayer: Layer = (next) => async (op) => {
   switch (op.kind) {
     case 'image.upload': return await throughUpload(uploadLocation, next, op)
+    case 'image.update':
+      if (changesLocations(op)) return await updateLocations(op, next)
+      break
     case 'image.delete':
       if (op.image.protected) throw Errors.imageProtected(op.image.id)
       // Data first: a store that refuses (a COW clone still uses the RBD snapshot) answers 409

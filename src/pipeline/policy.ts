@@ -132,6 +132,12 @@ export const policyLayer: Layer = (next) => async (op: Operation) => {
       // Per change in Glance's order (images.py _do_replace/_do_add/_do_remove); nothing for an empty patch.
       for (const change of op.changes) {
         const name = change.path[0]
+        // glance/api/v2/policy.py update_locations / delete_locations (with check_is_image_mutable)
+        if (name === 'locations') {
+          if (change.op === 'replace' && Array.isArray(change.value) && change.value.length === 0) throw Errors.locationsEmpty()
+          mutable(policy, who, op.image, change.op === 'remove' ? 'delete_image_location' : 'set_image_location')
+          continue
+        }
         if (name === 'owner' && change.op !== 'remove' && !who.isAdmin) throw Errors.ownerUpdateForbidden()
         if (name === 'visibility' && change.op !== 'remove') visibility(policy, who, change.value, imageTarget(op.image))
         mutable(policy, who, op.image, 'modify_image')

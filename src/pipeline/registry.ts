@@ -50,9 +50,14 @@ export const registry: Dispatch = async (op) => {
       const save = applyPatch(op.image, op.changes, ctx.config)
       const formats = Object.keys(save.columns).filter((name) => FORMAT_ATTRIBUTES.has(name))
       if (formats.length > 0) save.whileStatus = FORMAT_MUTABLE_STATUSES
+      if (op.locations !== undefined) {
+        save.locations = op.locations.save
+        Object.assign(save.columns, op.locations.columns)
+      }
       if (!await updateImage(sql, op.image.id, save)) {
-        // Deleted meanwhile, or data arrived and fixed the formats
+        // Deleted meanwhile, or data arrived and fixed the formats, or the locations moved on
         await reload(op)
+        if (op.locations !== undefined) throw Errors.locationsMoved()
         throw Errors.formatLocked(formats[0])
       }
       return await reload(op)

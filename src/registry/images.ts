@@ -90,11 +90,31 @@ export interface ImageChanges {
   tags?: string[]
   /** Save only while the image is in one of these statuses (the check the changes were allowed under). */
   whileStatus?: string[]
+  /**
+   * The image's new locations, saved only while its status and locations are still what the
+   * changes were planned on (else nothing is written and updateImage resolves false).
+   */
+  locations?: { status: string, expected: ImageLocation[], next: ImageLocation[] }
+}
+
+const locationKey = (ls: ImageLocation[]): string => JSON.stringify(ls.map((l) => [l.store, l.url, sortKeys(l.metadata)]))
+function sortKeys (v: unknown): unknown {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return v
+  return Object.fromEntries(Object.keys(v).sort().map((k) => [k, sortKeys((v as any)[k])]))
 }
 
 /** One save of an image; false (nothing written) when it is deleted or left `whileStatus`. */
 export async function updateImage (sql: Sql, id: string, changes: ImageChanges): Promise<boolean> {
   return await sql.begin(async (tx) => {
+    const moves = changes.locations
+    if (moves !== undefined) {
+      // the image row's lock orders concurrent location changes: each sees the one before it
+      const [row] = await tx<Array<{ status: string }>>`select status from images where id = ${id} and not deleted for update`
+      if (row === undefined || row.status !== moves.status) return false
+      if (locationKey(await locationsOf(tx, id)) !== locationKey(moves.expected)) return false
+      await tx`delete from image_locations where image_id = ${id}`
+      for (const l of moves.next) await addLocation(tx, id, l)
+    }
     const status = changes.whileStatus === undefined ? tx`true` : tx`status in ${tx(changes.whileStatus)}`
     const updated = await tx`update images set ${tx({ ...changes.columns, updated_at: new Date() } as Record<string, any>)}
       where id = ${id} and not deleted and ${status}`
@@ -139,8 +159,8 @@ export async function locationsOf (sql: AnySql, id: string): Promise<ImageLocati
   return await sql<ImageLocation[]>`select store, url, metadata from image_locations where image_id = ${id} order by id`
 }
 
-export async function removeLocation (sql: AnySql, id: string, store: string): Promise<void> {
-  await sql`delete from image_locations where image_id = ${id} and store = ${store}`
+export async function removeLocation (sql: AnySql, id: string, store: string, url?: string): Promise<void> {
+  await sql`delete from image_locations where image_id = ${id} and store = ${store} and ${url === undefined ? sql`true` : sql`url = ${url}`}`
 }
 
 /** Bytes an owner already keeps across all live images: for user_storage_quota. */

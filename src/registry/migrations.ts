@@ -176,5 +176,13 @@ export const MIGRATIONS: Migration[] = [
         add column upload_lease_expires timestamptz;
       create index images_upload_lease on images (upload_lease_expires) where status = 'saving';
     `
+  },
+  {
+    version: 5,
+    name: 'several locations of an image in one store (http locations, rbd:// clones added through PATCH)',
+    sql: `
+      alter table image_locations drop constraint image_locations_image_id_store_key;
+      create index image_locations_image on image_locations (image_id, id);
+    `
   }
 ]

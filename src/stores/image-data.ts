@@ -45,5 +45,5 @@ export async function removeImageCopy (ctx: AppContext, store: Store, imageId: s
     const failure = storeFailure(store, err)
     throw failure.code === 'GLINT_STORE_BUSY' ? Errors.imageInUse(imageId) : failure
   }
-  await removeLocation(ctx.sql, imageId, location.store)
+  await removeLocation(ctx.sql, imageId, location.store, location.url)
 }

@@ -9,7 +9,9 @@ import { storeTraffic, watchPool, type StoreTraffic } from '../metrics/registry.
 
 export interface Store {
   readonly id: string
-  readonly type: 'file' | 'rbd'
+  readonly type: 'file' | 'rbd' | 'http'
+  /** the http store: it serves http locations' data and takes none */
+  readonly readOnly: boolean
   readonly config: StoreConfig
   readonly isDefault: boolean
   /** Upload buffer size: the RBD object size (writes land on whole objects), 4 MiB for files. */
@@ -22,8 +24,12 @@ export interface Store {
 }
 
 export interface StoreSet {
+  /** the stores that take data (not the http store) */
   ids (): string[]
+  /** any store, the http store included */
   get (id: string): Store | undefined
+  /** the read-only http store, when configured */
+  readonly http?: Store
   readonly default: Store
   all (): Store[]
   close (): Promise<void>
@@ -31,16 +37,18 @@ export interface StoreSet {
 
 const WORKER_FILE = new URL('../workers/store-worker.js', import.meta.url).href
 
-export function createStores (configs: StoreConfig[], defaultId: string): StoreSet {
+export function createStores (configs: StoreConfig[], defaultId: string, httpConfig?: StoreConfig): StoreSet {
   const stores = configs.map((config) => createStore(config, config.id === defaultId))
-  const byId = new Map(stores.map((s) => [s.id, s]))
+  const http = httpConfig === undefined ? undefined : createStore(httpConfig, false)
+  const byId = new Map([...stores, ...(http === undefined ? [] : [http])].map((s) => [s.id, s]))
   return {
     ids: () => stores.map((s) => s.id),
     get: (id) => byId.get(id),
+    http,
     default: byId.get(defaultId)!,
     all: () => stores,
     async close () {
-      await Promise.allSettled(stores.map(async (s) => await (s as StoreImpl).pool.destroy()))
+      await Promise.allSettled([...byId.values()].map(async (s) => await (s as StoreImpl).pool.destroy()))
     }
   }
 }
@@ -67,6 +75,7 @@ function createStore (config: StoreConfig, isDefault: boolean): StoreImpl {
   return {
     id: config.id,
     type: config.type,
+    readOnly: config.type === 'http',
     config,
     isDefault,
     chunkSize,
@@ -81,6 +90,7 @@ function createStore (config: StoreConfig, isDefault: boolean): StoreImpl {
       }
     },
     properties () {
+      if (config.type === 'http') return {}
       if (config.type === 'file') {
         return { data_dir: config.file!.dir, chunk_size: config.file!.chunkSize, thin_provisioning: config.file!.thin }
       }

@@ -7,6 +7,7 @@ import type { MessagePort } from 'node:worker_threads'
 import { open } from 'node:fs/promises'
 import { fileBackend } from './backends/file.js'
 import { rbdBackend } from './backends/rbd.js'
+import { httpBackend } from './backends/http.js'
 import { storeError, type Backend } from './backends/backend.js'
 import { StreamDigest } from './hashing.js'
 import {
@@ -15,7 +16,9 @@ import {
 } from './protocol.js'
 
 const init = workerData as WorkerInit
-const backend: Backend = init.store.type === 'rbd' ? rbdBackend(init.store.rbd!) : fileBackend(init.store.file!)
+const backend: Backend = init.store.type === 'rbd'
+  ? rbdBackend(init.store.rbd!)
+  : init.store.type === 'http' ? httpBackend(init.store.http!.filtering) : fileBackend(init.store.file!)
 
 /** Errors lose their `code` when piscina clones them across threads, so they travel as values. */
 export default async function run (task: StoreTask): Promise<TaskOutcome> {

@@ -38,9 +38,12 @@ mkdir -p "$WORK/images-a" "$WORK/images-b" "$WORK/http"
 psql "$PG_ADMIN_URL" -qAtc "drop database if exists $DB with (force)" >/dev/null
 psql "$PG_ADMIN_URL" -qAtc "create database $DB" >/dev/null
 
+# the small image tempest downloads over http (web-download, locations), on loopback
+HTTP_PORT=$(free_port)
+
 cat >"$WORK/glance-api.conf" <<CONF
 [DEFAULT]
-enabled_backends = fast:file, cheap:file
+enabled_backends = fast:file, cheap:file, web:http
 show_multiple_locations = true
 image_cache_dir = $WORK/cache
 # Glance's prefetcher runs every 300 s; tempest waits build_timeout (120 s) for a queued image
@@ -53,6 +56,10 @@ filesystem_store_datadir = $WORK/images-a
 filesystem_store_datadir = $WORK/images-b
 [database]
 connection = ${PG_ADMIN_URL%/*}/$DB
+# http locations are fetched through this filter (as Glance 25.1 does): loopback only when allowed
+[import_filtering_opts]
+allowed_hosts = 127.0.0.1
+allowed_ports = $HTTP_PORT
 [paste_deploy]
 flavor = keystone+cachemanagement
 [keystone_authtoken]
@@ -88,9 +95,7 @@ if [[ -d /etc/glance/metadefs ]]; then
 fi
 test/keystone/keystone.sh register image_remote "http://127.0.0.1:$PORT_B"
 
-# the small image tempest downloads over http (web-download, locations)
 head -c 1048576 /dev/urandom >"$WORK/http/image.raw"
-HTTP_PORT=$(free_port)
 setsid python3 -m http.server "$HTTP_PORT" --bind 127.0.0.1 --directory "$WORK/http" </dev/null >"$WORK/http.log" 2>&1 &
 PIDS+=($!)
 

@@ -10,10 +10,12 @@ import { run } from '../../pipeline/index.js'
 
 function storeInfo (ctx: AppContext, detail: boolean): unknown {
   return {
-    stores: ctx.stores.all().map((store) => {
+    // Glance lists an http store too, marked read-only
+    stores: [...ctx.stores.all(), ...(ctx.stores.http === undefined ? [] : [ctx.stores.http])].map((store) => {
       const entry: Record<string, unknown> = { id: store.id }
       if (store.config.description !== undefined) entry.description = store.config.description
       if (store.isDefault) entry.default = 'true'
+      if (store.readOnly) entry['read-only'] = 'true'
       if (detail) {
         entry.type = store.type
         entry.weight = store.config.weight

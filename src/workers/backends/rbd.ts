@@ -112,20 +112,48 @@ export function rbdBackend (config: RbdStoreConfig): Backend {
     }
   }
 
-  async function openReader (imageId: string): Promise<ImageReader> {
-    const { pool } = await connection()
-    const image = await pool.open(imageId, { snapshot: SNAPSHOT, readOnly: true })
+  /**
+   * The image a location names: rbd://fsid/pool/image/snap (Nova's direct snapshots add
+   * clones of any name, in any pool of the cluster); an rbd:// URL of another cluster is
+   * GLINT_OTHER_CLUSTER, so the caller asks the next store.
+   */
+  async function target (imageId: string, url: string): Promise<{ pool: string, image: string, snap: string }> {
+    if (!url.startsWith('rbd://')) return { pool: config.pool, image: imageId, snap: SNAPSHOT }
+    const parts = url.slice('rbd://'.length).split('/').map(decodeURIComponent)
+    if (parts.length !== 4 || parts.some((p) => p === '')) throw storeError('GLINT_BAD_LOCATION', `not an rbd://fsid/pool/image/snap location: ${url}`)
+    const { cluster } = await connection()
+    if (parts[0] !== cluster.fsid) throw storeError('GLINT_OTHER_CLUSTER', `${url} is not in cluster ${cluster.fsid}`)
+    return { pool: parts[1], image: parts[2], snap: parts[3] }
+  }
+
+  async function openReader (imageId: string, url: string): Promise<ImageReader> {
+    const where = await target(imageId, url)
+    const { cluster, pool: own } = await connection()
+    const pool = where.pool === config.pool ? own : await cluster.openPool(where.pool)
+    let image: Image
+    try {
+      image = await pool.open(where.image, { snapshot: where.snap, readOnly: true })
+    } catch (err) {
+      if (pool !== own) await pool.close().catch(() => {})
+      throw err
+    }
     const { size } = await image.stat()
     return {
       size,
       read: async (bytes, offset) => await image.read(bytes.byteLength > size - offset ? bytes.subarray(0, Math.max(0, size - offset)) : bytes, offset),
-      close: async () => { await image.close() }
+      close: async () => {
+        await image.close()
+        if (pool !== own) await pool.close()
+      }
     }
   }
 
-  async function remove (imageId: string): Promise<void> {
+  /** Only images of this store's pool, with glance_store's snapshot, are removed; others are left alone. */
+  async function remove (imageId: string, url: string): Promise<void> {
+    const where = await target(imageId, url)
+    if (where.pool !== config.pool || where.snap !== SNAPSHOT) return
     const { pool } = await connection()
-    await removeImage(pool, imageId)
+    await removeImage(pool, where.image)
   }
 
   async function close (): Promise<void> {
@@ -140,7 +168,7 @@ export function rbdBackend (config: RbdStoreConfig): Backend {
     return await pool.list()
   }
 
-  return { createWriter, openReader, remove, purge: remove, list, close }
+  return { createWriter, openReader, remove, purge: async (imageId: string) => { await removeImage((await connection()).pool, imageId) }, list, close }
 }
 
 /**
