@@ -5,6 +5,7 @@ import type { Sql } from 'postgres'
 import type { Config } from './config/load.js'
 import type { Authenticate } from './pipeline/auth.js'
 import type { KeystoneClient } from './keystone/client.js'
+import type { LimitSource } from './keystone/limits.js'
 import type { Notifier } from './notifier/notifier.js'
 import type { StoreSet } from './stores/stores.js'
 import type { Hashers } from './stores/hashers.js'
@@ -30,6 +31,8 @@ export interface AppContext {
   gateway: Gateway
   /** Keystone, when [paste_deploy] flavor = keystone (tokens, unified limits) */
   keystone?: KeystoneClient
+  /** use_keystone_limits: the unified limits in Keystone ([oslo_limit]'s user reads them) */
+  limits?: LimitSource
   /** Glance's notifications (src/notifier): ctx.notifier.info(eventType, payload); never throws */
   notifier: Notifier
   authenticate: Authenticate

@@ -134,6 +134,11 @@ export const Errors = {
   uploadConflict: define('GLINT_UPLOAD_CONFLICT', 409, (status) => `Image status transition from ${status} to saving is not allowed`),
   formatsRequired: define('GLINT_FORMATS_REQUIRED', 400, () => 'Properties disk_format, container_format must be set prior to saving data.'),
   sizeCapExceeded: define('GLINT_IMAGE_SIZE_CAP', 413, (cap) => `Image exceeds the storage quota: The size of the data exceeds the limit of ${cap} bytes.`),
+  // use_keystone_limits: glance.common.exception.LimitExceeded around oslo.limit's ProjectOverLimit
+  limitExceeded: define('GLINT_LIMIT_EXCEEDED', 413, (body) => 'The request returned a 413 Request Entity Too Large. This generally means that ' +
+    `rate limiting or a quota threshold was breached.\n\nThe response body:\n${body}`),
+  // Keystone answered, but [oslo_limit] does not name an endpoint it knows (Glance: a 500 too)
+  limitsMisconfigured: define('GLINT_LIMITS_MISCONFIGURED', 500, (why) => `The unified limits cannot be read from Keystone: ${why}`),
   storageQuotaExceeded: define('GLINT_STORAGE_QUOTA', 413, (quota) => `Denying attempt to upload image because it exceeds the quota: The size of the data exceeds the limit of ${quota} bytes.`),
   // the format inspector's verdict on uploaded content (src/domain/format-inspector.ts)
   invalidImageData: define('GLINT_INVALID_IMAGE_DATA', 400, (why) => `${why}`),

@@ -11,6 +11,7 @@ import { fanOut } from './stores/fanout.js'
 import { openImageCache } from './stores/image-cache.js'
 import { authLayer } from './pipeline/auth.js'
 import { keystoneClient, type KeystoneClient } from './keystone/client.js'
+import { keystoneLimits } from './keystone/limits.js'
 import { createNotifier } from './notifier/notifier.js'
 import { createPolicy, PolicyFileError, type Policy } from './pipeline/policy/enforcer.js'
 import { loadPropertyRules, PropertyProtectionError, type PropertyRules } from './pipeline/property-protection.js'
@@ -81,6 +82,9 @@ export async function serve (configFile: string | undefined): Promise<void> {
     stalledWrites: stalledWrites(config.clientSocketTimeoutSec),
     log,
     keystone,
+    limits: config.unifiedLimits === undefined
+      ? undefined
+      : keystoneLimits(keystoneClient({ ...config.unifiedLimits.credentials, timeoutMs: config.unifiedLimits.timeoutSec * 1000 }), config.unifiedLimits),
     notifier,
     authenticate: adminByPolicy(authLayer({
       mode: config.authMode,

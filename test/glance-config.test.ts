@@ -135,7 +135,7 @@ const HONOURED = new Set([
   '[glance_store] rbd_thin_provisioning', '[glance_store] rbd_store_keyring',
   '[database] connection', '[database] max_pool_size', '[paste_deploy] flavor', '[oslo_middleware] max_request_body_size',
   '[image_format] require_image_format_match', '[image_format] vmdk_allowed_types',
-  '[DEFAULT] enforce_secure_rbac', '[DEFAULT] property_protection_file', '[DEFAULT] property_protection_rule_format',
+  '[DEFAULT] use_keystone_limits', '[DEFAULT] enforce_secure_rbac', '[DEFAULT] property_protection_file', '[DEFAULT] property_protection_rule_format',
   '[oslo_policy] enforce_new_defaults', '[oslo_policy] enforce_scope', '[oslo_policy] policy_default_rule',
   // the notifier's (src/notifier)
   '[DEFAULT] transport_url', '[DEFAULT] control_exchange', '[DEFAULT] default_publisher_id', '[DEFAULT] disabled_notifications',

@@ -8,7 +8,7 @@ import { NOTIFIER_DRIVERS, type NotifierConfig } from '../notifier/notifier.js'
 import { IniSyntaxError, parseOsloIni, type ParsedConfig } from './oslo-ini.js'
 import {
   DATABASE_OPTIONS, DEFAULT_OPTIONS, FILE_STORE_OPTIONS, GLANCE_STORE_OPTIONS, IMAGE_FORMAT_OPTIONS, IMPORT_FILTERING_OPTIONS, KEYSTONE_AUTHTOKEN_OPTIONS,
-  LEGACY_STORE_OPTIONS, NOTIFICATIONS_OPTIONS, OSLO_MIDDLEWARE_OPTIONS, PASTE_OPTIONS, POLICY_OPTIONS, RBD_STORE_OPTIONS, type OptionSpec
+  LEGACY_STORE_OPTIONS, NOTIFICATIONS_OPTIONS, OSLO_LIMIT_OPTIONS, OSLO_MIDDLEWARE_OPTIONS, PASTE_OPTIONS, POLICY_OPTIONS, RBD_STORE_OPTIONS, type OptionSpec
 } from './options.js'
 import { nodeHashName, supportedHashAlgorithms } from './hash-algorithms.js'
 
@@ -47,6 +47,24 @@ export interface KeystoneCredentials {
   projectDomainName?: string
   projectDomainId?: string
   regionName?: string
+  /** keystoneauth's system_scope (`all`): a system-scoped token instead of a project's */
+  systemScope?: string
+}
+
+/** use_keystone_limits with [oslo_limit]: whose limits (an endpoint of the catalog) and who reads them. */
+export interface UnifiedLimitsConfig {
+  credentials: KeystoneCredentials
+  /** the endpoint whose service and region the limits belong to ... */
+  endpointId?: string
+  /** ... or found by its service (type and/or name), region and interface, as oslo.limit 2.3+ does */
+  endpointServiceType?: string
+  endpointServiceName?: string
+  endpointRegionName?: string
+  endpointInterface: string
+  timeoutSec: number
+  /** Glint's own: how long limits read are used (0: read for every check), for how many projects */
+  cacheTimeSec: number
+  cacheSize: number
 }
 
 export interface KeystoneConfig extends KeystoneCredentials {
@@ -84,6 +102,8 @@ export interface Config {
   notifier: NotifierConfig
   /** [keystone_authtoken], when flavor is keystone */
   keystone?: KeystoneConfig
+  /** use_keystone_limits: Glance's unified limits read from Keystone; undefined when off */
+  unifiedLimits?: UnifiedLimitsConfig
   defaultProjectId: string
   defaultUserId: string
   quotas: { properties: number, tags: number, members: number, locations: number }
@@ -192,7 +212,12 @@ export function loadConfig (configFile: string | undefined, env: NodeJS.ProcessE
     ? readKeystone(reader.section(sectionOf('keystone_authtoken'), 'keystone_authtoken', KEYSTONE_AUTHTOKEN_OPTIONS, ignored), where, notices)
     : undefined
 
-  const knownSections = new Set(['DEFAULT', 'glance_store', 'database', 'paste_deploy', 'image_format', 'oslo_middleware', 'oslo_policy', 'oslo_messaging_notifications', 'import_filtering_opts', ...(keystone !== undefined ? ['keystone_authtoken'] : []), ...stores.map((s) => s.id.toLowerCase())])
+  // [oslo_limit] is read only when limits are on: otherwise it is reported as unused
+  const unifiedLimits = defaults.use_keystone_limits === true
+    ? readUnifiedLimits(reader.section(sectionOf('oslo_limit'), 'oslo_limit', OSLO_LIMIT_OPTIONS, ignored), where)
+    : undefined
+
+  const knownSections = new Set(['DEFAULT', 'glance_store', 'database', 'paste_deploy', 'image_format', 'oslo_middleware', 'oslo_policy', 'oslo_messaging_notifications', 'import_filtering_opts', ...(keystone !== undefined ? ['keystone_authtoken'] : []), ...(unifiedLimits !== undefined ? ['oslo_limit'] : []), ...stores.map((s) => s.id.toLowerCase())])
   for (const name of Object.keys(parsed.sections)) {
     if (!knownSections.has(name)) ignored.push(`[${name}]`)
   }
@@ -235,6 +260,7 @@ export function loadConfig (configFile: string | undefined, env: NodeJS.ProcessE
     dataDir,
     authMode,
     keystone,
+    unifiedLimits,
     notifier,
     defaultProjectId: defaults.default_project_id as string,
     defaultUserId: defaults.default_user_id as string,
@@ -307,6 +333,52 @@ function readKeystone (k: Section, where: string, notices: string[]): KeystoneCo
     cacheSize: k.token_cache_size as number,
     includeServiceCatalog: k.include_service_catalog as boolean,
     timeoutSec: (k.http_connect_timeout as number | undefined) ?? 10
+  }
+}
+
+/**
+ * [oslo_limit] as oslo.limit reads it. Where Glance would fail every quota check with a 500
+ * (oslo.limit's SessionInitError, or "can't find endpoint"), Glint refuses to start.
+ */
+function readUnifiedLimits (l: Section, where: string): UnifiedLimitsConfig {
+  const str = (key: string): string | undefined => {
+    const v = l[key] as string | undefined
+    return v === undefined || v === '' ? undefined : v
+  }
+  const authType = str('auth_type')
+  if (authType !== 'password' && authType !== 'v3password') {
+    throw new ConfigError(`${where}: use_keystone_limits = true needs [oslo_limit] auth_type = password (got ${authType ?? 'none'}): ` +
+      'Glint reads limits as a user with a password')
+  }
+  const missing = ['auth_url', 'username', 'password'].filter((key) => str(key) === undefined)
+  if (missing.length > 0) throw new ConfigError(`${where}: use_keystone_limits = true needs [oslo_limit] ${missing.join(', ')}`)
+  if (str('endpoint_id') === undefined && str('endpoint_service_type') === undefined && str('endpoint_service_name') === undefined) {
+    throw new ConfigError(`${where}: use_keystone_limits = true needs [oslo_limit] endpoint_id (or endpoint_service_type / endpoint_service_name)`)
+  }
+  const systemScope = str('system_scope')
+  if (systemScope !== undefined && systemScope !== 'all') throw new ConfigError(`${where}: [oslo_limit] system_scope = ${systemScope}: Keystone's only system scope is all`)
+  return {
+    credentials: {
+      authUrl: identityApiRoot(str('auth_url')!),
+      username: str('username')!,
+      password: str('password')!,
+      userDomainName: str('user_domain_name'),
+      userDomainId: str('user_domain_id'),
+      projectName: str('project_name'),
+      projectId: str('project_id'),
+      projectDomainName: str('project_domain_name'),
+      projectDomainId: str('project_domain_id'),
+      systemScope
+    },
+    endpointId: str('endpoint_id'),
+    endpointServiceType: str('endpoint_service_type'),
+    endpointServiceName: str('endpoint_service_name'),
+    endpointRegionName: str('endpoint_region_name'),
+    // keystoneauth's spellings: publicURL is public
+    endpointInterface: (str('endpoint_interface') ?? 'public').replace(/URL$/, ''),
+    timeoutSec: (l.timeout as number | undefined) ?? 10,
+    cacheTimeSec: l.limits_cache_time as number,
+    cacheSize: l.limits_cache_size as number
   }
 }
 

@@ -59,7 +59,10 @@ export const DEFAULT_OPTIONS: Record<string, OptionSpec> = {
   // Glance 25.1 refuses to start unless this equals [oslo_policy] enforce_new_defaults
   enforce_secure_rbac: { type: 'bool', default: false },
   property_protection_file: { type: 'string' },
-  property_protection_rule_format: { type: 'string', default: 'roles' }
+  property_protection_rule_format: { type: 'string', default: 'roles' },
+  // Glance's unified limits: image_size_total, image_stage_total, image_count_total and
+  // image_count_uploading read from Keystone ([oslo_limit]); user_storage_quota then has no effect
+  use_keystone_limits: { type: 'bool', default: false }
 }
 
 export const GLANCE_STORE_OPTIONS: Record<string, OptionSpec> = {
@@ -185,4 +188,30 @@ export const NOTIFICATIONS_OPTIONS: Record<string, OptionSpec> = {
   transport_url: { type: 'string' },
   topics: { type: 'list', default: ['notifications'] }
   // retry is not honoured (Glint retries an unreachable broker forever, with backoff): reported
+}
+
+// [oslo_limit] as oslo.limit reads it: which endpoint's limits (endpoint_id, or oslo.limit
+// 2.3's service lookup), and keystoneauth's password options for the user that reads them.
+export const OSLO_LIMIT_OPTIONS: Record<string, OptionSpec> = {
+  endpoint_id: { type: 'string' },
+  endpoint_service_type: { type: 'string' },
+  endpoint_service_name: { type: 'string' },
+  endpoint_region_name: { type: 'string' },
+  endpoint_interface: { type: 'string', default: 'publicURL' },
+  auth_type: { type: 'string' },
+  auth_url: { type: 'string' },
+  username: { type: 'string' },
+  password: { type: 'string' },
+  user_domain_name: { type: 'string' },
+  user_domain_id: { type: 'string' },
+  project_name: { type: 'string' },
+  project_id: { type: 'string' },
+  project_domain_name: { type: 'string' },
+  project_domain_id: { type: 'string' },
+  system_scope: { type: 'string' },
+  timeout: { type: 'int', min: 1 },
+  // Glint's own: how long limits read from Keystone are used before they are read again (0:
+  // every check reads them, as Glance does), and for how many projects they are kept
+  limits_cache_time: { type: 'int', default: 5, min: 0 },
+  limits_cache_size: { type: 'int', default: 1000, min: 1 }
 }

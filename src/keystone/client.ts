@@ -1,7 +1,9 @@
 // A Keystone v3 client for what an image service asks of it: its own service token (password
 // method, as keystonemiddleware's `auth_type = password`), validation of callers' tokens
-// (GET /v3/auth/tokens with X-Subject-Token) and unified limits. Every call is bounded by a
-// timeout; not getting an answer from Keystone is KeystoneUnavailable (a 503), never a 401.
+// (GET /v3/auth/tokens with X-Subject-Token) and, as another user ([oslo_limit]'s, often
+// system-scoped), the unified limits (src/keystone/limits.ts reads them through `get`).
+// Every call is bounded by a timeout; not getting an answer from Keystone is
+// KeystoneUnavailable (a 503), never a 401.
 
 import type { KeystoneCredentials } from '../config/load.js'
 
@@ -11,6 +13,8 @@ export interface KeystoneSettings extends KeystoneCredentials {
 
 export class KeystoneUnavailable extends Error {
   readonly code = 'GLINT_KEYSTONE_UNAVAILABLE'
+  /** Keystone's status when it answered something else than expected (404: no such endpoint) */
+  constructor (message: string, readonly status?: number) { super(message) }
 }
 
 export interface KeystoneClient {
@@ -43,6 +47,7 @@ export function keystoneClient (s: KeystoneSettings): KeystoneClient {
   }
 
   function scope (): unknown {
+    if (s.systemScope !== undefined) return { system: { [s.systemScope]: true } }
     if (s.projectId !== undefined) return { project: { id: s.projectId } }
     if (s.projectName === undefined) return undefined
     const domain = s.projectDomainId !== undefined ? { id: s.projectDomainId } : { name: s.projectDomainName ?? 'Default' }
@@ -93,7 +98,7 @@ export function keystoneClient (s: KeystoneSettings): KeystoneClient {
     async get (path) {
       const res = await asService('GET', path)
       const text = await res.text()
-      if (res.status !== 200) throw new KeystoneUnavailable(`GET ${path}: Keystone answered ${res.status} ${text.slice(0, 200)}`)
+      if (res.status !== 200) throw new KeystoneUnavailable(`GET ${path}: Keystone answered ${res.status} ${text.slice(0, 200)}`, res.status)
       return JSON.parse(text)
     },
     async serviceAccount () {

@@ -49,7 +49,11 @@ import type { Upload, UploadLayer, UploadSink } from './lifecycle.js'
 export interface LocationSave { save: NonNullable<ImageChanges['locations']>, columns: Record<string, unknown> }
 
 /** A validated import body; the location layer resolves the stores (`stores` from `storeHeader` / `all_stores`). */
-export interface ImportRequest { method: string, body: Record<string, unknown>, storeHeader?: string, stores: string[], mustSucceed: boolean }
+export interface ImportRequest {
+  method: string, body: Record<string, unknown>, storeHeader?: string, stores: string[], mustSucceed: boolean
+  /** Set by the quota layer: the task runs it before any data moves; throws to fail the task. */
+  admit?: () => Promise<void>
+}
 
 /** Each operation's own fields, and what the innermost layer (the registry) resolves. */
 export interface Ops {

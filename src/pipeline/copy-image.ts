@@ -10,6 +10,7 @@ import { storeFailure } from '../stores/image-data.js'
 import type { ImportRequest } from './chain.js'
 
 export async function copyToStores (ctx: AppContext, image: ImageRecord, request: ImportRequest, taskId: string): Promise<void> {
+  if (!await admitted(ctx, image, request, taskId)) return
   const source = image.locations[0]
   const from = ctx.stores.get(source.store)!
   const failures: string[] = []
@@ -40,4 +41,26 @@ export async function copyToStores (ctx: AppContext, image: ImageRecord, request
   await finishTask(ctx.sql, taskId, ok ? 'success' : 'failure',
     failures.length === 0 ? `Copied ${Math.round((image.size ?? 0) / 1024 / 1024)} MiB` : failures.join('; '),
     ok ? { image_id: image.id } : null).catch((err) => ctx.log.error({ err, taskId }, 'could not record the task outcome'))
+}
+
+/**
+ * The quota layer's checks, as Glance's assert_quota runs them: refused, the stores are no
+ * longer being imported into (not marked failed), the image's import lock is dropped and
+ * the task fails with the refusal's message.
+ */
+async function admitted (ctx: AppContext, image: ImageRecord, request: ImportRequest, taskId: string): Promise<boolean> {
+  if (request.admit === undefined) return true
+  try {
+    await request.admit()
+    return true
+  } catch (err) {
+    ctx.log.warn({ imageId: image.id, taskId, err: (err as Error).message }, 'copy-image refused by the unified limits')
+    await updateImportState(ctx.sql, image.id, (state) => {
+      for (const id of request.stores) state.importing.delete(id)
+      return { task: null }
+    }).catch((e) => ctx.log.error({ err: e, imageId: image.id }, 'could not undo a refused import'))
+    await finishTask(ctx.sql, taskId, 'failure', (err as Error).message, null)
+      .catch((e) => ctx.log.error({ err: e, taskId }, 'could not record the task outcome'))
+    return false
+  }
 }

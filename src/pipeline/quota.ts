@@ -4,19 +4,26 @@
 // requests cannot overrun them), and for uploads image_size_cap and user_storage_quota,
 // enforced while the bytes stream (413 the moment a limit is crossed) and re-checked before
 // the upload is committed, because concurrent uploads of one owner each saw the same usage.
-// It starts nothing, so it has nothing to undo.
+// With use_keystone_limits, Glance's unified limits (unified-limits.ts) instead of
+// user_storage_quota, checked where Glance checks them: image_count_total on create,
+// image_size_total before an upload or import, image_count_uploading once the upload's image
+// is saving (it counts itself), and for copy-image image_stage_total and
+// image_count_uploading in the task, after the 202 (handed on as the request's `admit`).
+// It undoes only the upload it refused after the layers below had started it.
 
 import { Errors } from '../errors.js'
 import { storageUsed } from '../registry/images.js'
 import { countedProperties } from '../domain/image.js'
 import type { Upload, UploadLayer } from './lifecycle.js'
-import { throughUpload, type Layer } from './chain.js'
+import { throughUpload, type Layer, type Op } from './chain.js'
+import { enforceLimit, mebibytes } from './unified-limits.js'
 
 async function limitFor (u: Upload): Promise<void> {
   const { imageSizeCap, userStorageQuota } = u.ctx.config
   u.limit = imageSizeCap
   u.limitError = Errors.sizeCapExceeded(imageSizeCap)
-  if (userStorageQuota > 0) {
+  // use_keystone_limits: "the relevant static global limits will be ignored" (Glance)
+  if (userStorageQuota > 0 && u.ctx.limits === undefined) {
     const left = userStorageQuota - await storageUsed(u.ctx.sql, u.image.owner, u.image.id)
     if (left < u.limit) {
       u.limit = Math.max(0, left)
@@ -26,9 +33,17 @@ async function limitFor (u: Upload): Promise<void> {
 }
 
 export const uploadQuota: UploadLayer = (next) => async (u) => {
+  await enforceLimit(u.ctx, u.identity.projectId, 'image_size_total')
   await limitFor(u)
   if (u.declaredSize > u.limit) throw u.limitError!
   const inner = await next(u)
+  try {
+    await enforceLimit(u.ctx, u.identity.projectId, 'image_count_uploading')
+  } catch (err) {
+    // the layers below made the image saving: they put it back
+    await inner.abort(err)
+    throw err
+  }
   return {
     ...inner,
     write (chunk) {
@@ -43,15 +58,37 @@ export const uploadQuota: UploadLayer = (next) => async (u) => {
   }
 }
 
+/**
+ * The checks of Glance's import flow (api_image_import.py get_flow's assert_quota), run by the
+ * task once the image is marked as importing into its stores, which then count as staging
+ * and uploading: glance-direct brings the staged bytes into the stores, the other methods
+ * stage (a copy counts its own image as staging too).
+ */
+function importAdmission (op: Op<'image.import'>): () => Promise<void> {
+  const { ctx, identity, image, request } = op
+  const size = mebibytes(image.size)
+  return request.method === 'glance-direct'
+    ? async () => await enforceLimit(ctx, identity.projectId, 'image_size_total', size)
+    : async () => {
+      await enforceLimit(ctx, identity.projectId, 'image_stage_total', size)
+      await enforceLimit(ctx, identity.projectId, 'image_count_uploading')
+    }
+}
+
 export const quotaLayer: Layer = (next) => async (op) => {
   const quotas = op.ctx.config.quotas
   switch (op.kind) {
     case 'image.create': {
+      await enforceLimit(op.ctx, op.identity.projectId, 'image_count_total', 1)
       const properties = countedProperties(Object.keys(op.input.properties))
       if (quotas.properties >= 0 && properties > quotas.properties) throw Errors.tooManyProperties(properties, quotas.properties)
       break
     }
     case 'image.upload': return await throughUpload(uploadQuota, next, op)
+    case 'image.import':
+      if (op.ctx.limits === undefined) break
+      await enforceLimit(op.ctx, op.identity.projectId, 'image_size_total')
+      return await next({ ...op, request: { ...op.request, admit: importAdmission(op) } })
     case 'tag.add': return await next({ ...op, limit: quotas.tags })
     case 'member.create': return await next({ ...op, limit: quotas.members })
   }

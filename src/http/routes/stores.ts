@@ -1,4 +1,4 @@
-// Multi-store discovery and per-store data removal (sections 1.12 and 2), through the chain
+// Multi-store discovery, the project's usage of its unified limits, and per-store data removal (sections 1.12 and 2), through the chain
 // (policy: stores_info_detail, get_image_location + delete_image_location; location: the removal).
 
 import type { AppContext } from '../../context.js'
@@ -7,6 +7,7 @@ import type { Exchange } from '../exchange.js'
 import type { Routes } from '../router.js'
 import { opBase, visibleImage } from './images.js'
 import { run } from '../../pipeline/index.js'
+import { projectUsage } from '../../pipeline/unified-limits.js'
 
 function storeInfo (ctx: AppContext, detail: boolean): unknown {
   return {
@@ -44,5 +45,7 @@ export const storeRoutes: Routes<AppContext> = {
       }
     }
   },
+  // Glance's get_usage: no policy rule; the caller's own project
+  '/v2/info/usage': { GET: { handle: async (ex, ctx) => ex.json(200, { usage: await projectUsage(ctx, ex.identity.projectId) }) } },
   '/v2/stores/:store/:image': { DELETE: { handle: deleteFromStore } }
 }
