@@ -301,6 +301,20 @@ function identityApiRoot (authUrl: string): string {
   return `${base.replace(/\/v2\.0$/, '')}/v3`
 }
 
+/** The user a section names with keystoneauth's password options (checked present by the caller). */
+function passwordCredentials (str: (key: string) => string | undefined): Omit<KeystoneCredentials, 'authUrl' | 'systemScope'> {
+  return {
+    username: str('username')!,
+    password: str('password')!,
+    userDomainName: str('user_domain_name'),
+    userDomainId: str('user_domain_id'),
+    projectName: str('project_name'),
+    projectId: str('project_id'),
+    projectDomainName: str('project_domain_name'),
+    projectDomainId: str('project_domain_id')
+  }
+}
+
 function readKeystone (k: Section, where: string, notices: string[]): KeystoneConfig {
   const str = (key: string): string | undefined => {
     const v = k[key] as string | undefined
@@ -319,14 +333,7 @@ function readKeystone (k: Section, where: string, notices: string[]): KeystoneCo
   return {
     authUrl: identityApiRoot(authUrl),
     wwwAuthenticateUri: str('www_authenticate_uri') ?? str('auth_uri') ?? authUrl.replace(/\/+$/, ''),
-    username: str('username')!,
-    password: str('password')!,
-    userDomainName: str('user_domain_name'),
-    userDomainId: str('user_domain_id'),
-    projectName: str('project_name'),
-    projectId: str('project_id'),
-    projectDomainName: str('project_domain_name'),
-    projectDomainId: str('project_domain_id'),
+    ...passwordCredentials(str),
     regionName: str('region_name'),
     // keystonemiddleware: -1 disables its cache; Glint keeps an expiring token refused either way
     cacheTimeSec: Math.max(k.token_cache_time as number, 0),
@@ -358,18 +365,7 @@ function readUnifiedLimits (l: Section, where: string): UnifiedLimitsConfig {
   const systemScope = str('system_scope')
   if (systemScope !== undefined && systemScope !== 'all') throw new ConfigError(`${where}: [oslo_limit] system_scope = ${systemScope}: Keystone's only system scope is all`)
   return {
-    credentials: {
-      authUrl: identityApiRoot(str('auth_url')!),
-      username: str('username')!,
-      password: str('password')!,
-      userDomainName: str('user_domain_name'),
-      userDomainId: str('user_domain_id'),
-      projectName: str('project_name'),
-      projectId: str('project_id'),
-      projectDomainName: str('project_domain_name'),
-      projectDomainId: str('project_domain_id'),
-      systemScope
-    },
+    credentials: { authUrl: identityApiRoot(str('auth_url')!), ...passwordCredentials(str), systemScope },
     endpointId: str('endpoint_id'),
     endpointServiceType: str('endpoint_service_type'),
     endpointServiceName: str('endpoint_service_name'),

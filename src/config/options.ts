@@ -147,12 +147,10 @@ export const POLICY_OPTIONS: Record<string, OptionSpec> = {
 
 // [keystone_authtoken] as keystonemiddleware reads it (auth_type password). Options that
 // only matter to keystonemiddleware's own plumbing are accepted so a Glance file loads.
-export const KEYSTONE_AUTHTOKEN_OPTIONS: Record<string, OptionSpec> = {
+// keystoneauth's password plugin: the user a section authenticates as ([keystone_authtoken]'s
+// service user, [oslo_limit]'s reader of limits)
+const PASSWORD_AUTH_OPTIONS: Record<string, OptionSpec> = {
   auth_url: { type: 'string' },
-  www_authenticate_uri: { type: 'string' },
-  auth_uri: { type: 'string' },
-  auth_type: { type: 'string', default: 'password' },
-  auth_section: { type: 'string' },
   username: { type: 'string' },
   password: { type: 'string' },
   user_domain_name: { type: 'string' },
@@ -161,6 +159,14 @@ export const KEYSTONE_AUTHTOKEN_OPTIONS: Record<string, OptionSpec> = {
   project_id: { type: 'string' },
   project_domain_name: { type: 'string' },
   project_domain_id: { type: 'string' },
+}
+
+export const KEYSTONE_AUTHTOKEN_OPTIONS: Record<string, OptionSpec> = {
+  ...PASSWORD_AUTH_OPTIONS,
+  www_authenticate_uri: { type: 'string' },
+  auth_uri: { type: 'string' },
+  auth_type: { type: 'string', default: 'password' },
+  auth_section: { type: 'string' },
   region_name: { type: 'string' },
   interface: { type: 'string', default: 'internal' },
   // seconds a validation is trusted (never past the token's expiry)
@@ -198,16 +204,8 @@ export const OSLO_LIMIT_OPTIONS: Record<string, OptionSpec> = {
   endpoint_service_name: { type: 'string' },
   endpoint_region_name: { type: 'string' },
   endpoint_interface: { type: 'string', default: 'publicURL' },
+  ...PASSWORD_AUTH_OPTIONS,
   auth_type: { type: 'string' },
-  auth_url: { type: 'string' },
-  username: { type: 'string' },
-  password: { type: 'string' },
-  user_domain_name: { type: 'string' },
-  user_domain_id: { type: 'string' },
-  project_name: { type: 'string' },
-  project_id: { type: 'string' },
-  project_domain_name: { type: 'string' },
-  project_domain_id: { type: 'string' },
   system_scope: { type: 'string' },
   timeout: { type: 'int', min: 1 },
   // Glint's own: how long limits read from Keystone are used before they are read again (0:
