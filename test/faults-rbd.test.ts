@@ -17,7 +17,7 @@ import { createHash } from 'node:crypto'
 import { createDatabase, createImage, startGlint, type Glint } from './helpers/glint.js'
 import { eventually, upload } from './helpers/data.js'
 import { confWithClientOptions, privateCluster, rbdImages } from './helpers/ceph.js'
-import { MiB, nothingHalfDone, pgBin, privatePostgres, seeded, sha512Of, streamUpload, uploadAndKill, type Uploaded } from './helpers/faults.js'
+import { killRound, MiB, nothingHalfDone, pgBin, privatePostgres, seeded, sha512Of, streamUpload, uploadAndKill, type Uploaded } from './helpers/faults.js'
 
 const ROUNDS = Number(process.env.GLINT_FAULT_ROUNDS ?? 20)
 const OP_TIMEOUT_SEC = 5
@@ -94,13 +94,10 @@ t.test('faults under RBD', { skip }, async (t) => {
     let glint = await startGlint({ config, databaseUrl: db.url })
     try {
       for (let round = 0; round < ROUNDS; round++) {
-        const blocks = 4 + Math.floor(random() * 20)
         // a third of the rounds die after the last byte: in the flush, the snapshot or the commit
-        const atEnd = random() < 0.35
-        const killAfter = atEnd ? blocks : Math.floor(random() * blocks)
-        const delayMs = atEnd ? Math.floor(random() * 2000) : 0
+        const { blocks, killAfter, delayMs, label } = killRound(random, 20, 0.35, 2000)
         const image = await createImage(glint, { name: `rbd-victim-${round}` })
-        images.push({ id: image.id, size: blocks * MiB, sha512: sha512Of(round, blocks), label: atEnd ? `end+${delayMs}ms` : `${killAfter}/${blocks} MiB` })
+        images.push({ id: image.id, size: blocks * MiB, sha512: sha512Of(round, blocks), label })
         await uploadAndKill(glint, image.id, round, blocks, killAfter, delayMs)
         await glint.stop()
         glint = await startGlint({ config, databaseUrl: db.url })

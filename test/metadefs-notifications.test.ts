@@ -5,13 +5,14 @@
 
 import t from 'tap'
 import { randomBytes } from 'node:crypto'
-import { startGlint } from './helpers/glint.js'
+import { startGlint, type Glint } from './helpers/glint.js'
 import { brokerMissing, listen, TRANSPORT } from './helpers/amqp.js'
 
 const missing = await brokerMissing()
 const unwrap = (r: { body: any }): any => JSON.parse(r.body['oslo.message'])
 
-t.test('metadef_* notifications', { skip: missing }, async (t) => {
+/** A Glint publishing to a topic of its own, and a queue bound to that topic. */
+async function notifyingGlint (t: Tap.Test): Promise<{ glint: Glint, listener: Awaited<ReturnType<typeof listen>> }> {
   const topic = `glint_metadefs_${randomBytes(4).toString('hex')}`
   const listener = await listen(topic)
   t.teardown(() => listener.close())
@@ -20,6 +21,11 @@ t.test('metadef_* notifications', { skip: missing }, async (t) => {
     config: `[oslo_messaging_notifications]\ndriver = messagingv2\ntransport_url = ${TRANSPORT}\ntopics = ${topic}\n`
   })
   t.teardown(() => glint.stop())
+  return { glint, listener }
+}
+
+t.test('metadef_* notifications', { skip: missing }, async (t) => {
+  const { glint, listener } = await notifyingGlint(t)
   const ns = `glint-notify-${randomBytes(3).toString('hex')}`
   const base = `/v2/metadefs/namespaces`
   const steps: Array<[string, string, unknown, number]> = [
@@ -73,14 +79,7 @@ t.test('metadef_* notifications', { skip: missing }, async (t) => {
 // (glance/api/v2/metadef_namespaces.py create: resource types, objects, tags, properties), and a
 // resource type association on its own is metadef_resource_type.create / .delete.
 t.test('metadef_resource_type.* and a namespace created with its contents', { skip: missing }, async (t) => {
-  const topic = `glint_metadefs_rt_${randomBytes(4).toString('hex')}`
-  const listener = await listen(topic)
-  t.teardown(() => listener.close())
-  const glint = await startGlint({
-    database: 'postgres',
-    config: `[oslo_messaging_notifications]\ndriver = messagingv2\ntransport_url = ${TRANSPORT}\ntopics = ${topic}\n`
-  })
-  t.teardown(() => glint.stop())
+  const { glint, listener } = await notifyingGlint(t)
   const ns = `glint-rt-${randomBytes(3).toString('hex')}`
   const created = await glint.request('POST', '/v2/metadefs/namespaces', {
     json: {

@@ -13,7 +13,7 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { createDatabase, createImage, startGlint, ROOT } from './helpers/glint.js'
 import { download, eventually } from './helpers/data.js'
-import { MiB, seeded, sha512Of, streamUpload, uploadAndKill } from './helpers/faults.js'
+import { killRound, MiB, seeded, sha512Of, streamUpload, uploadAndKill } from './helpers/faults.js'
 
 const run = promisify(execFile)
 const ROUNDS = 20
@@ -37,13 +37,10 @@ connection = ${db.url}
   let glint = await startGlint({ config, databaseUrl: db.url })
   try {
     for (let round = 0; round < ROUNDS; round++) {
-      const blocks = 4 + Math.floor(random() * 28)
-      // a quarter of the rounds die after the last byte: in the fsync, rename or commit
-      const atEnd = random() < 0.3
-      const killAfter = atEnd ? blocks : Math.floor(random() * blocks)
-      const delayMs = atEnd ? Math.floor(random() * 2500) : 0
+      // about a third of the rounds die after the last byte: in the fsync, rename or commit
+      const { blocks, killAfter, delayMs, label } = killRound(random, 28, 0.3, 2500)
       const image = await createImage(glint, { name: `victim-${round}` })
-      images.push({ id: image.id, number: round, blocks, sha512: sha512Of(round, blocks), point: atEnd ? `end+${delayMs}ms` : `${killAfter}/${blocks} MiB` })
+      images.push({ id: image.id, number: round, blocks, sha512: sha512Of(round, blocks), point: label })
       await uploadAndKill(glint, image.id, round, blocks, killAfter, delayMs)
       await glint.stop()
       glint = await startGlint({ config, databaseUrl: db.url })

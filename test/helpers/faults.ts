@@ -75,6 +75,21 @@ export async function streamUpload (url: string, id: string, image: number, bloc
   })
 }
 
+/** One kill round: how many MiB, and where the gateway dies (ahead of block `killAfter`, or `delayMs` after the last). */
+export interface KillRound { blocks: number, killAfter: number, delayMs: number, label: string }
+
+/**
+ * The next round from `random`: 4 + up to `spread` MiB; with chance `atEndChance` the kill
+ * comes after the last byte (in the flush, snapshot, rename or commit), up to `maxDelayMs` later.
+ */
+export function killRound (random: () => number, spread: number, atEndChance: number, maxDelayMs: number): KillRound {
+  const blocks = 4 + Math.floor(random() * spread)
+  const atEnd = random() < atEndChance
+  const killAfter = atEnd ? blocks : Math.floor(random() * blocks)
+  const delayMs = atEnd ? Math.floor(random() * maxDelayMs) : 0
+  return { blocks, killAfter, delayMs, label: atEnd ? `end+${delayMs}ms` : `${killAfter}/${blocks} MiB` }
+}
+
 /** The upload, with the gateway killed ahead of block `killAfter`, or `delayMs` after the last. */
 export async function uploadAndKill (glint: Glint, id: string, image: number, blocks: number, killAfter: number, delayMs: number, store?: string): Promise<number> {
   const kill = (): void => { glint.proc.kill('SIGKILL') }
