@@ -1,5 +1,5 @@
 // Fetching image data over http(s), safely: the one place Glint opens a connection to a URL a
-// client gave (http locations; web-download can share it). Every URL, and every redirect, is
+// client gave (http locations, web-download). Every URL, and every redirect, is
 // checked against [import_filtering_opts] as Glance 25.1 does (glance/common/utils.py
 // get_validated_address, LP #2161330): scheme, host and explicit port lists, then the host is
 // resolved and loopback and link-local addresses (169.254.169.254 included) are refused unless
@@ -21,6 +21,8 @@ const TIMEOUT_MS = 60_000
 
 /** Why a URL is not fetched; `code` says how the caller answers (all are "Invalid location" to a client). */
 export class FetchRefused extends Error {
+  /** the host did not resolve (web-download accepts such a URL and fails in the task, as tempest expects) */
+  unresolved = false
   constructor (readonly code: 'GLINT_URL_REFUSED' | 'ENOENT' | 'GLINT_HTTP_ERROR', message: string) { super(message) }
 }
 
@@ -68,7 +70,7 @@ export async function checkUrl (raw: string | URL, f: ImportFiltering): Promise<
     try {
       addresses = await lookup(host, { all: true, verbatim: true })
     } catch (err) {
-      throw new FetchRefused('GLINT_URL_REFUSED', `cannot resolve ${host}: ${(err as Error).message}`)
+      throw Object.assign(new FetchRefused('GLINT_URL_REFUSED', `cannot resolve ${host}: ${(err as Error).message}`), { unresolved: true })
     }
   }
   const blocked = f.allowedHosts.length > 0 ? [] : f.disallowedHosts
