@@ -119,7 +119,8 @@ export async function importStaged (job: ImportJob): Promise<TaskRow> {
 async function activate (tx: Parameters<Parameters<typeof whileHeld>[1]>[0], image: ImageRecord,
   kept: Array<{ store: string, copy: UploadResult }>, staged: Staged): Promise<void> {
   const first = kept[0].copy
-  for (const { store, copy } of kept) await addLocation(tx, image.id, { store, url: copy.url, metadata: { ...copy.metadata, store } })
+  // in store order: `stores` then reads as the sorted list clients (tempest's waiter) compare with
+  for (const { store, copy } of [...kept].sort((a, b) => a.store < b.store ? -1 : 1)) await addLocation(tx, image.id, { store, url: copy.url, metadata: { ...copy.metadata, store } })
   await tx`update images set status = 'active', size = ${first.size}, virtual_size = ${staged.virtualSize},
       checksum = ${first.checksum}, os_hash_algo = ${first.osHashAlgo}, os_hash_value = ${first.osHashValue}, updated_at = now()
     where id = ${image.id} and status = 'importing'`
