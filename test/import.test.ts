@@ -128,6 +128,7 @@ t.test('each method into each store, the tasks and their notifications', { skip:
   const info = await glint.request('GET', '/v2/info/import')
   t.same(info.json['import-methods'].value, ['glance-direct', 'web-download', 'copy-image'], 'Glance\'s default enabled_import_methods')
 
+  let task: any
   for (const store of ['local', 'ceph_a', 'ceph_b']) {
     // glance-direct
     const direct = await createImage(glint, { name: `direct-${store}` })
@@ -142,7 +143,7 @@ t.test('each method into each store, the tasks and their notifications', { skip:
     t.notOk(existsSync(join(staging, direct.id)), 'the staged file is deleted after')
     t.equal(done.os_glance_import_task, undefined, 'the import lock is dropped')
     t.equal((await download(glint.url, `/v2/images/${direct.id}/file`)).digest.sha512, SHA512, 'the bytes are the staged ones')
-    const [task] = await tasksOf(glint, direct.id)
+    ;[task] = await tasksOf(glint, direct.id)
     t.same([task.status, task.request_id, task.input.import_req.method.name, task.result], ['success', imported.headers.get('x-openstack-request-id'), 'glance-direct', { image_id: direct.id }], 'one task, success')
 
     // web-download
