@@ -244,10 +244,13 @@ t.test('web-download\'s URL filter: every SSRF shape refused, nothing fetched; e
   t.equal(await stage(strict, direct.id, DATA), 404, 'glance-direct not enabled: stage is 404')
   t.match((await strict.request('POST', `/v2/images/${direct.id}/import`, { json: { method: { name: 'glance-direct' } } })).text, /Unknown import method name 'glance-direct'/)
 
-  // a redirect to a loopback name: refused when the redirect is followed, in the task
+  // a redirect to a loopback name: refused when the redirect is followed, in the task (a
+  // registry of its own: the strict gateway's poller would take the task otherwise)
+  const db2 = await createDatabase()
+  t.teardown(() => db2.drop())
   const open = await startGlint({
-    databaseUrl: db.url,
-    config: config({ dbUrl: db.url, staging, ceph: false, filtering: `allowed_hosts = 127.0.0.1\nallowed_ports = ${web.port}` })
+    databaseUrl: db2.url,
+    config: config({ dbUrl: db2.url, staging, ceph: false, filtering: `allowed_hosts = 127.0.0.1\nallowed_ports = ${web.port}` })
   })
   t.teardown(() => open.stop())
   const redirected = await createImage(open, { name: 'redirected' })
@@ -311,4 +314,26 @@ t.test('kill -9 of the gateway mid-import: another gateway takes the task over a
   t.equal(web.hits.get('/slow.raw'), 2, 'the download was started again')
   t.same(readdirSync(staging).filter((f) => f.includes(image.id)), [], 'the dead gateway\'s partial staging file is gone')
   t.match(heir.output(), /took over an import task whose gateway stopped/)
+})
+
+t.test('kill -9 of the gateway mid-stage: its lease runs out and another gateway puts the image back to queued', async (t) => {
+  const db = await createDatabase()
+  const staging = mkdtempSync(join(tmpdir(), 'glint-import-staging-'))
+  t.teardown(async () => { rmSync(staging, { recursive: true, force: true }); await db.drop() })
+  const cfg = config({ dbUrl: db.url, staging, ceph: false, filtering: '' })
+  const victim = await startGlint({ databaseUrl: db.url, config: cfg })
+  const other = await startGlint({ databaseUrl: db.url, config: cfg })
+  t.teardown(() => other.stop())
+  const image = await createImage(victim)
+  const req = http.request(`${victim.url}/v2/images/${image.id}/stage`, { method: 'PUT', headers: { 'Content-Type': 'application/octet-stream', 'Content-Length': 8 * MiB } })
+  req.on('error', () => {})
+  req.write(BIG.subarray(0, 2 * MiB))
+  const staging1 = await waitFor(other, image.id, (i) => i.status === 'uploading', 30)
+  t.equal(staging1.status, 'uploading', 'the stage is under way')
+  victim.proc.kill('SIGKILL')
+  await victim.stop()
+  const recovered = await waitFor(other, image.id, (i) => i.status === 'queued', 30)
+  t.same([recovered.status, recovered.size], ['queued', null], 'recovered to queued by the other gateway')
+  t.same(readdirSync(staging).filter((f) => f.includes(image.id)), [], 'the partial staged data is removed')
+  t.equal(await stage(other, image.id, DATA), 204, 'and it can be staged again')
 })
