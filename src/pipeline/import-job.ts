@@ -16,9 +16,11 @@ export interface ImportJob {
   readonly mustSucceed: boolean
   /** another gateway (or this one before a restart) started it and stopped: redo what it left */
   readonly takeover: boolean
+  /** this gateway is shutting down: it records nothing more and leaves the task to be taken over */
+  readonly stopping: () => boolean
 }
 
-export function jobOf (ctx: AppContext, task: TaskRow): ImportJob {
+export function jobOf (ctx: AppContext, task: TaskRow, stopping: () => boolean = () => false): ImportJob {
   const request = (task.input?.import_req ?? {}) as Record<string, any>
   return {
     ctx,
@@ -26,19 +28,22 @@ export function jobOf (ctx: AppContext, task: TaskRow): ImportJob {
     method: String(request.method?.name ?? ''),
     stores: Array.isArray(task.input?.backend) ? task.input.backend.filter((s: unknown) => typeof s === 'string') : [],
     mustSucceed: request.all_stores_must_succeed !== false,
-    takeover: task.attempts > 1
+    takeover: task.attempts > 1,
+    stopping
   }
 }
 
 /** The task's lease went to another gateway: this one stops and writes nothing more. */
 export class TaskLost extends Error {
   readonly code = 'GLINT_TASK_LOST'
-  constructor (id: string) { super(`import task ${id} was taken over by another gateway`) }
+  constructor (id: string) { super(`import task ${id} is no longer this gateway's (taken over, or this gateway is stopping)`) }
 }
 
 /** Runs `fn` in a transaction that holds the task's row, only while this gateway holds its lease. */
 export async function whileHeld<T> (job: ImportJob, fn: (tx: TransactionSql) => Promise<T>): Promise<T> {
   const { ctx, task } = job
+  // a shutdown closes the stores under the work: what fails then is not the import's failure
+  if (job.stopping()) throw new TaskLost(task.id)
   return await ctx.sql.begin(async (tx) => {
     if (!await holdsTask(tx, task.id, ctx.gateway.id)) throw new TaskLost(task.id)
     return await fn(tx)

@@ -27,6 +27,7 @@ const METHODS: Record<string, (job: ImportJob) => Promise<TaskRow>> = {
 export interface ImportTasks {
   /** Look for work now (a task was just created). */
   kick: () => void
+  /** Claims nothing more; tasks still running record nothing more (their leases run out and they are taken over). */
   stop: () => void
 }
 
@@ -38,7 +39,7 @@ export function startImportTasks (ctx: AppContext): ImportTasks {
   let again = false
 
   async function execute (task: TaskRow): Promise<void> {
-    const job = jobOf(ctx, task)
+    const job = jobOf(ctx, task, () => stopped)
     notifier.info('task.processing', taskPayload(task))
     if (job.takeover) log.warn({ taskId: task.id, imageId: task.image_id, attempt: task.attempts }, 'took over an import task whose gateway stopped')
     let finished: TaskRow
@@ -48,7 +49,7 @@ export function startImportTasks (ctx: AppContext): ImportTasks {
       else if (method === undefined || !ctx.config.importMethods.includes(job.method)) finished = await failImport(job, `Import method ${job.method} is not enabled`, job.stores)
       else finished = await method(job)
     } catch (err) {
-      if (err instanceof TaskLost) { log.warn({ taskId: task.id }, err.message); return }
+      if (err instanceof TaskLost || stopped) { log.warn({ taskId: task.id }, (err as Error).message); return }
       log.error({ err, taskId: task.id, imageId: task.image_id }, 'import task failed')
       try {
         finished = await failImport(job, (err as Error).message, job.stores)
