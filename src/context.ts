@@ -40,4 +40,6 @@ export interface AppContext {
   policy: Policy
   /** property_protection_file's rules; undefined when none is configured */
   propertyRules?: PropertyRules
+  /** this gateway's poller of import tasks (src/pipeline/import-tasks.ts): kick() looks for work now */
+  importTasks?: { kick: () => void }
 }

@@ -132,6 +132,10 @@ export const Errors = {
 
   // data
   uploadConflict: define('GLINT_UPLOAD_CONFLICT', 409, (status) => `Image status transition from ${status} to saving is not allowed`),
+  taskNotFound: define('GLINT_TASK_NOT_FOUND', 404, (id) => `Task with the given id ${id} was not found`),
+  taskBadQuery: define('GLINT_TASK_BAD_QUERY', 400, (why) => String(why)),
+  stageConflict: define('GLINT_STAGE_CONFLICT', 409, (status) => `Image status transition from ${status} to uploading is not allowed`),
+  glanceDirectUnavailable: define('GLINT_IMPORT_METHOD_UNAVAILABLE', 404, () => '\'glance-direct\' method is not available at this site.'),
   formatsRequired: define('GLINT_FORMATS_REQUIRED', 400, () => 'Properties disk_format, container_format must be set prior to saving data.'),
   sizeCapExceeded: define('GLINT_IMAGE_SIZE_CAP', 413, (cap) => `Image exceeds the storage quota: The size of the data exceeds the limit of ${cap} bytes.`),
   // use_keystone_limits: glance.common.exception.LimitExceeded around oslo.limit's ProjectOverLimit

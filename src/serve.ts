@@ -21,6 +21,7 @@ import { stalledWrites } from './http/stalled-writes.js'
 import { routes } from './http/routes/index.js'
 import type { AppContext } from './context.js'
 import { startSweeper, type Gateway } from './recovery/sweep.js'
+import { startImportTasks } from './pipeline/import-tasks.js'
 import { watchRegistry } from './metrics/registry.js'
 import { startMetricsServer, type MetricsServer } from './metrics/server.js'
 
@@ -63,7 +64,7 @@ export async function serve (configFile: string | undefined): Promise<void> {
 
   const registry = await openRegistry({ url: config.databaseUrl, poolSize: config.dbPoolSize, dataDir: config.dataDir, queryTimeoutSec: config.dbQueryTimeoutSec })
   log.info({ mode: registry.mode, applied: registry.applied }, 'registry ready')
-  const stores = createStores(config.stores, config.defaultStore, config.httpStore)
+  const stores = createStores(config.stores, config.defaultStore, config.httpStore, config.staging)
   const hashers = createHashers(config.workers > 0 ? config.workers : availableParallelism())
 
   const notifier = createNotifier(config.notifier, log)
@@ -105,6 +106,8 @@ export async function serve (configFile: string | undefined): Promise<void> {
     propertyRules
   }
   const sweeper = startSweeper({ sql: registry.sql, stores, log, gateway })
+  const importTasks = startImportTasks(ctx)
+  ctx.importTasks = importTasks
   const server = await startServer(ctx, routes)
   log.info({ host: config.bindHost, port: server.port, stores: stores.ids(), auth: config.authMode }, 'listening')
   let metrics: MetricsServer | undefined
@@ -126,6 +129,7 @@ export async function serve (configFile: string | undefined): Promise<void> {
     log.info({ signal }, 'stopping: draining requests in flight')
     await server.drain(config.shutdownTimeoutSec * 1000)
     sweeper.stop()
+    importTasks.stop()
     await metrics?.close()
     await ctx.imageCache?.close()
     await notifier.flush(5000)

@@ -96,7 +96,7 @@ t.test('the file is read as oslo.config reads it', async (t) => {
       'public_endpoint = "https://glint.example/#a;b"',
       // key: value is an assignment too
       'image_tag_quota: 2',
-      // indented lines continue a value (an option Glint reports; read as one assignment, no error)
+      // indented lines continue a value (read as one assignment)
       'enabled_import_methods = [glance-direct,',
       '    copy-image]',
       '[Glance_Store]', // section names other than DEFAULT are case-insensitive
@@ -114,6 +114,7 @@ t.test('the file is read as oslo.config reads it', async (t) => {
   t.equal((await glint.request('PUT', `/v2/images/${created.json.id}/tags/c`)).status, 413, 'image_tag_quota: 2 honoured')
   const big = await glint.request('POST', '/v2/images', { json: { name: 'x', description: 'd'.repeat(3000) } })
   t.equal(big.status, 413, '[oslo_middleware] max_request_body_size honoured')
+  t.same((await glint.request('GET', '/v2/info/import')).json['import-methods'].value, ['glance-direct', 'copy-image'], 'the continued list, brackets and all')
 
   await t.rejects(startGlint({ config: 'debug = true\n' }), /line 1: Section must be started before assignment: debug = true/)
   await t.rejects(startGlint({ config: '[DEFAULT]\n  debug = true\n' }), /line 2: Unexpected continuation line/)
@@ -139,7 +140,9 @@ const HONOURED = new Set([
   '[oslo_policy] enforce_new_defaults', '[oslo_policy] enforce_scope', '[oslo_policy] policy_default_rule',
   // the notifier's (src/notifier)
   '[DEFAULT] transport_url', '[DEFAULT] control_exchange', '[DEFAULT] default_publisher_id', '[DEFAULT] disabled_notifications',
-  '[oslo_messaging_notifications] driver', '[oslo_messaging_notifications] topics'
+  '[oslo_messaging_notifications] driver', '[oslo_messaging_notifications] topics',
+  // the import's (src/pipeline/import-tasks.ts)
+  '[DEFAULT] enabled_import_methods', '[task] task_time_to_live'
 ])
 
 t.test('Glance 25.1\'s sample with every option set: starts, each option honoured or reported once', async (t) => {
@@ -173,7 +176,7 @@ t.test('Glance 25.1\'s sample with every option set: starts, each option honoure
   const both = options.filter((o) => HONOURED.has(o) && isReported(o))
   t.same(neither, [], 'no option silently taken or dropped')
   t.same(both, [], 'no honoured option reported')
-  t.ok(reported.includes('[DEFAULT] enabled_import_methods') && reported.includes('[keystone_authtoken]'), 'e.g. import methods and keystone_authtoken reported')
+  t.ok(reported.includes('[DEFAULT] node_staging_uri') && reported.includes('[keystone_authtoken]'), 'e.g. node_staging_uri and keystone_authtoken reported')
 
   // and it serves as configured: the legacy file store with the sample's 64 KiB chunks, sha512
   const image = await createImage(glint)

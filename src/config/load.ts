@@ -7,7 +7,7 @@ import { dirname, isAbsolute, resolve } from 'node:path'
 import { NOTIFIER_DRIVERS, type NotifierConfig } from '../notifier/notifier.js'
 import { IniSyntaxError, parseOsloIni, type ParsedConfig } from './oslo-ini.js'
 import {
-  DATABASE_OPTIONS, DEFAULT_OPTIONS, FILE_STORE_OPTIONS, GLANCE_STORE_OPTIONS, IMAGE_FORMAT_OPTIONS, IMPORT_FILTERING_OPTIONS, KEYSTONE_AUTHTOKEN_OPTIONS,
+  TASK_OPTIONS, DATABASE_OPTIONS, DEFAULT_OPTIONS, FILE_STORE_OPTIONS, GLANCE_STORE_OPTIONS, IMAGE_FORMAT_OPTIONS, IMPORT_FILTERING_OPTIONS, KEYSTONE_AUTHTOKEN_OPTIONS,
   LEGACY_STORE_OPTIONS, NOTIFICATIONS_OPTIONS, OSLO_LIMIT_OPTIONS, OSLO_MIDDLEWARE_OPTIONS, PASTE_OPTIONS, POLICY_OPTIONS, RBD_STORE_OPTIONS, type OptionSpec
 } from './options.js'
 import { nodeHashName, supportedHashAlgorithms } from './hash-algorithms.js'
@@ -89,6 +89,12 @@ export interface Config {
   httpStore?: StoreConfig
   /** [import_filtering_opts]: which URLs may be fetched */
   importFiltering: ImportFiltering
+  /** os_glance_staging_store: the file store glance-direct stages into and web-download fetches into */
+  staging: StoreConfig
+  /** enabled_import_methods, in the operator's order */
+  importMethods: string[]
+  /** [task] task_time_to_live: hours a finished task is kept */
+  taskTtlHours: number
   defaultStore: string
   databaseUrl?: string
   dbPoolSize: number
@@ -174,6 +180,8 @@ export function loadConfig (configFile: string | undefined, env: NodeJS.ProcessE
   const imageFormat = reader.section(sectionOf('image_format'), 'image_format', IMAGE_FORMAT_OPTIONS, ignored)
   const osloPolicy = reader.section(sectionOf('oslo_policy'), 'oslo_policy', POLICY_OPTIONS, ignored)
   const filtering = reader.section(sectionOf('import_filtering_opts'), 'import_filtering_opts', IMPORT_FILTERING_OPTIONS, ignored)
+  const taskSection = reader.section(sectionOf('task'), 'task', TASK_OPTIONS, ignored)
+  const stagingSection = reader.section(sectionOf('os_glance_staging_store'), 'os_glance_staging_store', FILE_STORE_OPTIONS, ignored)
 
   // An empty variable (`DATABASE_URL= npm start`) means unset, as in a shell's own tests.
   const fromEnv = (name: string): string | undefined => (env[name] === '' ? undefined : env[name])
@@ -206,8 +214,8 @@ export function loadConfig (configFile: string | undefined, env: NodeJS.ProcessE
     publisherId: defaults.default_publisher_id as string,
     disabled: defaults.disabled_notifications as string[]
   }
-  const authMode = authModeOf(paste.flavor as string | undefined, `${where}: line ${reader.lineOf('paste_deploy', 'flavor')}`)
   const notices: string[] = []
+  const authMode = authModeOf(paste.flavor as string | undefined, `${where}: line ${reader.lineOf('paste_deploy', 'flavor')}`)
   const keystone = authMode === 'keystone'
     ? readKeystone(reader.section(sectionOf('keystone_authtoken'), 'keystone_authtoken', KEYSTONE_AUTHTOKEN_OPTIONS, ignored), where, notices)
     : undefined
@@ -217,7 +225,8 @@ export function loadConfig (configFile: string | undefined, env: NodeJS.ProcessE
     ? readUnifiedLimits(reader.section(sectionOf('oslo_limit'), 'oslo_limit', OSLO_LIMIT_OPTIONS, ignored), where)
     : undefined
 
-  const knownSections = new Set(['DEFAULT', 'glance_store', 'database', 'paste_deploy', 'image_format', 'oslo_middleware', 'oslo_policy', 'oslo_messaging_notifications', 'import_filtering_opts', ...(keystone !== undefined ? ['keystone_authtoken'] : []), ...(unifiedLimits !== undefined ? ['oslo_limit'] : []), ...stores.map((s) => s.id.toLowerCase())])
+  const importMethods = importMethodsOf(defaults.enabled_import_methods as string[], `${where}: line ${reader.lineOf('DEFAULT', 'enabled_import_methods')}`, notices)
+  const knownSections = new Set(['DEFAULT', 'task', 'os_glance_staging_store', 'glance_store', 'database', 'paste_deploy', 'image_format', 'oslo_middleware', 'oslo_policy', 'oslo_messaging_notifications', 'import_filtering_opts', ...(keystone !== undefined ? ['keystone_authtoken'] : []), ...(unifiedLimits !== undefined ? ['oslo_limit'] : []), ...stores.map((s) => s.id.toLowerCase())])
   for (const name of Object.keys(parsed.sections)) {
     if (!knownSections.has(name)) ignored.push(`[${name}]`)
   }
@@ -251,6 +260,9 @@ export function loadConfig (configFile: string | undefined, env: NodeJS.ProcessE
     stores,
     httpStore,
     importFiltering,
+    staging: fileStore('os_glance_staging_store', stagingSection, resolve(dataDir, 'staging')),
+    importMethods,
+    taskTtlHours: taskSection.task_time_to_live as number,
     defaultStore,
     // SQLAlchemy's driver suffix (postgresql+psycopg2://) means nothing to a libpq-style client
     databaseUrl: databaseUrl?.replace(POSTGRES_URL, 'postgresql://'),
@@ -563,6 +575,24 @@ function legacyStores (glanceStore: Section, ignored: string[], dataDir: string)
   if (type === 'file') return [fileStore('local', glanceStore, resolve(dataDir, 'images')), ...http]
   if (type === 'rbd') return [rbdStore('rbd', glanceStore), ...http]
   throw new ConfigError(`[glance_store] default_store = ${type}: Glint supports file and rbd stores`)
+}
+
+export const IMPORT_METHODS = ['glance-direct', 'web-download', 'copy-image']
+
+/**
+ * enabled_import_methods as Glance's ListOpt(bounds=True, quotes) reads it: `[a,b]` or `a, b`,
+ * items optionally quoted. glance-download is Glance's too but not Glint's: reported, left out.
+ */
+function importMethodsOf (raw: string[], line: string, notices: string[]): string[] {
+  const items = raw.join(',').replace(/^\s*\[/, '').replace(/\]\s*$/, '').split(',')
+    .map((s) => s.trim().replace(/^(['"])(.*)\1$/, '$2')).filter(Boolean)
+  const methods: string[] = []
+  for (const item of items) {
+    if (item === 'glance-download') { notices.push('[DEFAULT] enabled_import_methods: glance-download is not supported by Glint and is not offered'); continue }
+    if (!IMPORT_METHODS.includes(item)) throw new ConfigError(`${line}: [DEFAULT] enabled_import_methods: ${item} is not one of ${IMPORT_METHODS.join(', ')}`)
+    if (!methods.includes(item)) methods.push(item)
+  }
+  return methods
 }
 
 function httpStoreConfig (id: string, s: Section): StoreConfig {

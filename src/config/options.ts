@@ -62,7 +62,15 @@ export const DEFAULT_OPTIONS: Record<string, OptionSpec> = {
   property_protection_rule_format: { type: 'string', default: 'roles' },
   // Glance's unified limits: image_size_total, image_stage_total, image_count_total and
   // image_count_uploading read from Keystone ([oslo_limit]); user_storage_quota then has no effect
-  use_keystone_limits: { type: 'bool', default: false }
+  use_keystone_limits: { type: 'bool', default: false },
+  // the import methods offered (/v2/info/import) and accepted; written as Glance's sample does,
+  // [glance-direct,web-download,copy-image], brackets and quotes allowed
+  enabled_import_methods: { type: 'list', default: ['glance-direct', 'web-download', 'copy-image'] }
+}
+
+// [task]: how long a finished import task is kept (hours)
+export const TASK_OPTIONS: Record<string, OptionSpec> = {
+  task_time_to_live: { type: 'int', default: 48, min: 0 }
 }
 
 export const GLANCE_STORE_OPTIONS: Record<string, OptionSpec> = {

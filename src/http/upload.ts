@@ -1,4 +1,4 @@
-// PUT /v2/images/{id}/file: the body streams chunk by chunk through the chain's upload
+// PUT /v2/images/{id}/file (and .../stage): the body streams chunk by chunk through the chain's upload
 // (src/pipeline/lifecycle.ts) into the store worker; never whole in memory. The socket is
 // paused while the layers consult the registry and whenever the upload's window of buffers
 // is full, so a slow store slows the client instead of filling memory.
@@ -11,7 +11,8 @@ import { run, targetImage } from '../pipeline/index.js'
 import { storeFailure } from '../stores/image-data.js'
 import { registryFailure } from '../registry/connect.js'
 
-export function receiveUpload (ex: Exchange, ctx: AppContext): void {
+/** `staging`: PUT .../stage, the same path into the staging store (glance-direct). */
+export function receiveUpload (ex: Exchange, ctx: AppContext, how: { staging?: boolean } = {}): void {
   const type = (ex.headers['content-type'] ?? '').split(';')[0].trim()
   if (type !== 'application/octet-stream') throw Errors.unsupportedMediaType(type === '' ? '(none)' : type)
   const declaredSize = ex.headers['content-length'] !== undefined && ex.headers['transfer-encoding'] === undefined
@@ -102,7 +103,7 @@ export function receiveUpload (ex: Exchange, ctx: AppContext): void {
   // Lingers: a shutdown while the layers prepare must let them undo what they did.
   ex.linger((async () => {
     const image = await targetImage(ctx, ex.identity, ex.params[0])
-    upload = { ctx, identity: ex.identity, image, storeId: ex.headers['x-image-meta-store'], declaredSize, received: 0, limit: Infinity }
+    upload = { ctx, identity: ex.identity, image, storeId: ex.headers['x-image-meta-store'], staging: how.staging, declaredSize, received: 0, limit: Infinity }
     const opened = await run({ kind: 'image.upload', ctx, identity: ex.identity, requestId: ex.requestId, image, upload })
     // The client left (or a chunk failed) while the layers prepared: undo them, open nothing more.
     if (failed) { await opened.abort(new Error('upload ended before it started')); return }

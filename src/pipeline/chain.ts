@@ -40,6 +40,7 @@ import type { AppContext } from '../context.js'
 import type { Identity } from '../identity.js'
 import type { ImageChanges, ImageRecord, NewImage } from '../registry/images.js'
 import type { MemberRecord } from '../registry/members.js'
+import type { TaskQuery, TaskRow } from '../registry/tasks.js'
 import type { ListQuery } from '../domain/list-query.js'
 import type { PatchOp } from '../domain/json-patch.js'
 import type { Store } from '../stores/stores.js'
@@ -48,11 +49,13 @@ import type { Upload, UploadLayer, UploadSink } from './lifecycle.js'
 /** What a patch of /locations saves: the new list (if still on `expected`) and the columns it sets (status, size, hashes). */
 export interface LocationSave { save: NonNullable<ImageChanges['locations']>, columns: Record<string, unknown> }
 
-/** A validated import body; the location layer resolves the stores (`stores` from `storeHeader` / `all_stores`). */
+/**
+ * A validated import body; the location layer resolves the stores (`stores` from
+ * `storeHeader` / `all_stores`). The registry records it as a task that any gateway runs
+ * (src/pipeline/import-tasks.ts): everything the work needs is in the task's input.
+ */
 export interface ImportRequest {
   method: string, body: Record<string, unknown>, storeHeader?: string, stores: string[], mustSucceed: boolean
-  /** Set by the quota layer: the task runs it before any data moves; throws to fail the task. */
-  admit?: () => Promise<void>
 }
 
 /** Each operation's own fields, and what the innermost layer (the registry) resolves. */
@@ -67,7 +70,7 @@ export interface Ops {
   'image.download': { image: ImageRecord, result: { image: ImageRecord, sent: (bytes: number, err?: unknown) => void } }
   'image.deactivate': { image: ImageRecord, result: void }
   'image.reactivate': { image: ImageRecord, result: void }
-  'image.import': { image: ImageRecord, request: ImportRequest, result: { taskId?: string } }
+  'image.import': { image: ImageRecord, request: ImportRequest, result: { task?: TaskRow } }
   'image.tasks': { image: ImageRecord, result: unknown[] }
   'tag.add': { image: ImageRecord, tag: string, limit?: number, result: void }
   'tag.delete': { image: ImageRecord, tag: string, result: void }
@@ -76,6 +79,9 @@ export interface Ops {
   'member.create': { image: ImageRecord, member: string, limit?: number, result: MemberRecord }
   'member.update': { image: ImageRecord, member: string, status: unknown, result: MemberRecord }
   'member.delete': { image: ImageRecord, member: string, result: void }
+  /** the tasks API (GET /v2/tasks, /v2/tasks/{id}): `query.owner` is set by the registry for non-admins */
+  'task.list': { query: TaskQuery, result: TaskRow[] }
+  'task.show': { taskId: string, result: TaskRow }
   'store.delete': { image: ImageRecord, store: Store, result: void }
   'stores.detail': { result: void }
 }

@@ -27,6 +27,8 @@ export interface Upload {
   readonly image: ImageRecord
   /** X-Image-Meta-Store, when the client named a store. */
   readonly storeId: string | undefined
+  /** PUT .../stage: the data goes into the staging store for a later glance-direct import. */
+  readonly staging?: boolean
   /** Content-Length, or -1 for a chunked body of unknown size. */
   readonly declaredSize: number
   /** Set by the location layer from storeId or the default store. */

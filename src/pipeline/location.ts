@@ -1,23 +1,22 @@
 // The location layer: where image data lives. Uploads (which store receives the data, the
 // status around the upload: queued -> saving -> active, and the location and checksums
-// recorded once the data is durable), removing data on delete and per store, and the
-// copy-image import, which puts an active image's data into more stores.
+// recorded once the data is durable), stages (glance-direct's PUT .../stage into the staging
+// store), removing data on delete and per store, and which stores an import fills.
 
 import { Errors } from '../errors.js'
 import type { AppContext } from '../context.js'
 import { addLocation, locationsOf, type ImageRecord } from '../registry/images.js'
-import { endUpload, startUpload } from '../registry/leases.js'
-import { storeList } from '../registry/tasks.js'
+import { endUpload, startStage, startUpload } from '../registry/leases.js'
 import { deleteImageData, removeImageCopy } from '../stores/image-data.js'
 import type { Upload, UploadLayer } from './lifecycle.js'
 import { throughUpload, type Layer, type Op } from './chain.js'
-import { copyToStores } from './copy-image.js'
+import { checkUrl, FetchRefused, hostResolves } from '../stores/http-store.js'
 import { changesLocations, updateLocations } from './location-update.js'
 
 const NO_DATA = { size: null, virtual_size: null, checksum: null, os_hash_algo: null, os_hash_value: null }
 
 async function backToQueued (u: Upload): Promise<void> {
-  await endUpload(u.ctx.sql, u.image.id, u.ctx.gateway.id, 'queued', NO_DATA).catch((err) => {
+  await endUpload(u.ctx.sql, u.image.id, u.ctx.gateway.id, 'queued', NO_DATA, u.staging === true ? 'uploading' : 'saving').catch((err) => {
     u.ctx.log.error({ err, imageId: u.image.id }, 'could not put the image back to queued')
   })
 }
@@ -27,6 +26,7 @@ async function backToQueued (u: Upload): Promise<void> {
  * it ever moves it back to queued: the loser of two racing uploads undoes nothing.
  */
 export const uploadLocation: UploadLayer = (next) => async (u) => {
+  if (u.staging === true) return await stageLocation(next, u)
   const store = u.storeId === undefined ? u.ctx.stores.default : u.ctx.stores.get(u.storeId)
   if (store === undefined) throw Errors.unknownStore(u.storeId!)
   if (store.readOnly) throw Errors.readOnlyStore(store.id)
@@ -80,30 +80,93 @@ export const uploadLocation: UploadLayer = (next) => async (u) => {
   }
 }
 
-/** Which stores a copy-image import fills (glance/api/v2/images.py import_image's checks, after policy). */
-function resolveImportStores (op: Op<'image.import'>): string[] {
+/**
+ * A stage (glance-direct's PUT .../stage): queued -> uploading under the same lease as an
+ * upload, the bytes into the staging store; once durable the image stays `uploading` with its
+ * size (Glance's stage sets image.size) and no location: the staged data is found by the image
+ * id in the staging store. Undone, the staged data is removed and the image is queued again.
+ */
+async function stageLocation (next: Parameters<UploadLayer>[0], u: Upload): ReturnType<ReturnType<UploadLayer>> {
+  const store = u.ctx.stores.staging!
+  if (!await startStage(u.ctx.sql, u.image.id, u.ctx.gateway.id, store.id, u.ctx.gateway.leaseSeconds)) throw Errors.stageConflict(u.image.status)
+  u.store = store
+  const leases = u.ctx.gateway.uploads
+  leases.add(u.image.id)
+  let inner
+  try {
+    inner = await next(u)
+  } catch (err) {
+    await backToQueued(u)
+    leases.delete(u.image.id)
+    throw err
+  }
+  let staged: Promise<boolean> | undefined
+  return {
+    ...inner,
+    async finish () {
+      await inner.finish()
+      leases.delete(u.image.id)
+      staged = endUpload(u.ctx.sql, u.image.id, u.ctx.gateway.id, 'uploading', { size: u.result!.size, virtual_size: u.virtualSize ?? null }, 'uploading')
+      if (!await staged) throw Errors.imageGone(u.image.id)
+    },
+    async abort (err) {
+      leases.delete(u.image.id)
+      if (await staged?.catch(() => false) === true) return
+      await inner.abort(err)
+      await backToQueued(u)
+    }
+  }
+}
+
+/**
+ * Which stores an import fills, after policy, as glance/api/v2/images.py import_image checks
+ * them: the image's status for the method, the store selection (body `stores`, `all_stores`,
+ * or the X-Image-Meta-Store header, else the default store), and for web-download the URL
+ * through [import_filtering_opts] (a host that does not resolve is accepted: the task fails).
+ */
+async function resolveImportStores (op: Op<'image.import'>): Promise<string[]> {
   const { ctx, image, request } = op
-  const { body, storeHeader: header } = request
-  if (image.status !== 'active') throw Errors.importConflict(`Image ${image.id} is not active`)
+  const { body, storeHeader: header, method } = request
+  const copying = method === 'copy-image'
+  if (copying && image.status !== 'active') throw Errors.importConflict('Only images with status active can be targeted for copying')
+  if (!copying && image.status === 'active') throw Errors.importConflict('Image with status active cannot be target for import')
+  if (image.container_format === null) throw Errors.importConflict('\'container_format\' needs to be set before import')
+  if (image.disk_format === null) throw Errors.importConflict('\'disk_format\' needs to be set before import')
   const given: unknown = body.stores
   if (body.all_stores === true && (given !== undefined || header !== undefined)) {
     throw Errors.importInvalid('All_stores parameter can\'t be used with x-image-meta-store header or stores parameter')
   }
   if (given !== undefined && header !== undefined) throw Errors.importInvalid('Stores parameter and x-image-meta-store header can\'t be both specified')
   if (given !== undefined && (!Array.isArray(given) || given.some((s) => typeof s !== 'string'))) throw Errors.importInvalid('stores must be a list of store identifiers')
-  const holding = new Set(image.locations.map((l) => l.store))
+  const holding = new Set(copying ? image.locations.map((l) => l.store) : [])
   let stores: string[]
   if (body.all_stores === true) {
     stores = ctx.stores.ids().filter((id) => !holding.has(id))
   } else {
     stores = (given as string[] | undefined) ?? [header ?? ctx.stores.default.id]
     for (const id of stores) {
-      if (ctx.stores.get(id) === undefined || ctx.stores.get(id)!.readOnly) throw Errors.importConflict(`Store for identifier ${id} not found`)
+      if (!ctx.stores.ids().includes(id)) throw Errors.importConflict(`Store for identifier ${id} not found`)
       if (holding.has(id)) throw Errors.importInvalid(`Image is already present at store '${id}'`)
     }
   }
-  if (storeList(image.properties.os_glance_import_task).size > 0) throw Errors.importConflict('Image has active task')
+  if (method === 'web-download') await checkImportUrl(ctx, (body.method as Record<string, unknown>).uri)
   return [...new Set(stores)]
+}
+
+/**
+ * Glance's validate_uri at the API: a refused URL is 400. A host that does not resolve is
+ * accepted and fails in the task (as tempest expects, whatever the host lists say): the task
+ * fetches through the same filter, so nothing refused is ever fetched.
+ */
+async function checkImportUrl (ctx: AppContext, uri: unknown): Promise<void> {
+  const refused = Errors.importInvalid(`URI for web-download does not pass filtering: ${typeof uri === 'string' ? uri : 'None'}`)
+  if (typeof uri !== 'string') throw refused
+  try {
+    await checkUrl(uri, ctx.config.importFiltering)
+  } catch (err) {
+    if (err instanceof FetchRefused && (err.unresolved || (err.code === 'GLINT_URL_REFUSED' && !await hostResolves(uri)))) return
+    throw refused
+  }
 }
 
 /**
@@ -133,6 +196,12 @@ export const locationLayer: Layer = (next) => async (op) => {
       await deleteImageData(op.ctx, op.image)
       await next(op)
       await removeLateData(op.ctx, op.image)
+      // staged data (glance-direct) goes with its image, as Glance deletes it from staging
+      if (op.image.status === 'uploading' || op.image.status === 'importing') {
+        await op.ctx.stores.staging?.run({ op: 'purge', imageId: op.image.id }).catch((err) => {
+          op.ctx.log.error({ err, imageId: op.image.id }, 'could not remove the staged data of a deleted image')
+        })
+      }
       return
     case 'store.delete': {
       const { image, store } = op
@@ -144,12 +213,12 @@ export const locationLayer: Layer = (next) => async (op) => {
       break
     }
     case 'image.import': {
-      const stores = resolveImportStores(op)
+      const stores = await resolveImportStores(op)
       if (stores.length === 0) return {}
-      const request = { ...op.request, stores }
-      // The registry records the task and takes the image's import lock; the copies run after.
-      const started = await next({ ...op, request }) as { taskId?: string }
-      if (started.taskId !== undefined) void copyToStores(op.ctx, op.image, request, started.taskId)
+      // The registry records the task and takes the image's import lock; a gateway's poller
+      // runs it (this one's at once, unless it is busy).
+      const started = await next({ ...op, request: { ...op.request, stores } }) as { task?: unknown }
+      op.ctx.importTasks?.kick()
       return started
     }
   }

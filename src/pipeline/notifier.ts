@@ -7,12 +7,14 @@
 //   image.prepare, image.upload, image.activate     around an upload
 //   image.send                                      a download finished (bytes_sent, receiver)
 //   image.member.create / .update / .delete         format_image_member_notification(member)
+//   task.create                                     an import was accepted (format_task_notification)
 
 import type { ImageRecord } from '../registry/images.js'
 import { findImage } from '../registry/images.js'
 import { findMember, type MemberRecord } from '../registry/members.js'
 import type { Layer, Op, Operation } from './chain.js'
 import type { UploadSink } from './lifecycle.js'
+import type { TaskRow } from '../registry/tasks.js'
 
 /** oslo.utils' isotime(): seconds, Z. */
 const isotime = (d: Date | null | undefined): string | null => d == null ? null : new Date(d).toISOString().replace(/\.\d+Z$/, 'Z')
@@ -58,6 +60,26 @@ export function memberPayload (member: MemberRecord, extra: Record<string, unkno
   }
 }
 
+/**
+ * Glance's format_task_notification: no input (it may hold secrets), result and message
+ * always null; isotime(None) is "now" in Glance, so a task not yet finished says now.
+ */
+export function taskPayload (task: TaskRow): Record<string, unknown> {
+  return {
+    id: task.id,
+    type: task.type,
+    status: task.status,
+    result: null,
+    owner: task.owner,
+    message: null,
+    expires_at: isotime(task.expires_at ?? now()),
+    created_at: isotime(task.created_at),
+    updated_at: isotime(task.updated_at),
+    deleted: false,
+    deleted_at: null
+  }
+}
+
 /** _format_import_properties: the import bookkeeping properties as lists. */
 function importProperties (image: ImageRecord): Record<string, string[]> {
   const list = (name: string): string[] => (image.properties[name] ?? '').split(',').filter(Boolean)
@@ -71,6 +93,13 @@ export const notifierLayer: Layer = (next) => async (op) => {
   const notifier = op.ctx.notifier
   if (!notifier.enabled) return await next(op)
   switch (op.kind) {
+    case 'image.import': {
+      // task.create once the task is recorded; its processing/success/failure come from the
+      // gateway that runs it (import-tasks.ts)
+      const started = await next(op) as { task?: TaskRow }
+      if (started.task !== undefined) notifier.info('task.create', taskPayload(started.task))
+      return started
+    }
     case 'image.create': {
       const image = await next(op) as ImageRecord
       notifier.info('image.create', imagePayload(image))
@@ -100,7 +129,8 @@ export const notifierLayer: Layer = (next) => async (op) => {
       notifier.info('image.delete', imagePayload({ ...op.image, status: 'deleted', updated_at: now() }, { deleted: true, deleted_at: at }))
       return
     }
-    case 'image.upload': return await notifyUpload(next, op)
+    // a stage writes the staging store, not the image's data: Glance sends nothing for it
+    case 'image.upload': return op.upload.staging === true ? await next(op) : await notifyUpload(next, op)
     case 'image.download': {
       const result = await next(op) as { image: ImageRecord, sent: (bytes: number, err?: unknown) => void }
       return {

@@ -110,8 +110,9 @@ function authorizeMembers (policy: Policy, who: Identity, op: MemberOp): void {
 }
 
 const uploadPolicy = (policy: Policy): UploadLayer => (next) => async (u) => {
-  mutable(policy, u.identity, u.image, 'upload_image')
-  if (u.image.status !== 'queued') throw Errors.uploadConflict(u.image.status)
+  // Glance's stage checks modify_image (image_data.py stage), an upload upload_image
+  mutable(policy, u.identity, u.image, u.staging === true ? 'modify_image' : 'upload_image')
+  if (u.image.status !== 'queued') throw u.staging === true ? Errors.stageConflict(u.image.status) : Errors.uploadConflict(u.image.status)
   if (u.image.disk_format === null || u.image.container_format === null) throw Errors.formatsRequired()
   return await next(u)
 }
@@ -164,6 +165,9 @@ export const policyLayer: Layer = (next) => async (op: Operation) => {
       mutable(policy, who, op.image, 'delete_image_location')
       break
     case 'stores.detail': policy.enforce(who, 'stores_info_detail', {}); break
+    // Glance's TasksAPIPolicy: tasks_api_access for every call, then the call's own rule
+    case 'task.list': policy.enforce(who, 'tasks_api_access', {}); policy.enforce(who, 'get_tasks', {}); break
+    case 'task.show': policy.enforce(who, 'tasks_api_access', {}); policy.enforce(who, 'get_task', {}); break
   }
   return await next(op)
 }

@@ -15,15 +15,18 @@ import { Errors } from '../errors.js'
 import { storageUsed } from '../registry/images.js'
 import { countedProperties } from '../domain/image.js'
 import type { Upload, UploadLayer } from './lifecycle.js'
-import { throughUpload, type Layer, type Op } from './chain.js'
+import { throughUpload, type Layer } from './chain.js'
+import type { AppContext } from '../context.js'
+import type { ImageRecord } from '../registry/images.js'
 import { enforceLimit, mebibytes } from './unified-limits.js'
 
 async function limitFor (u: Upload): Promise<void> {
   const { imageSizeCap, userStorageQuota } = u.ctx.config
   u.limit = imageSizeCap
   u.limitError = Errors.sizeCapExceeded(imageSizeCap)
-  // use_keystone_limits: "the relevant static global limits will be ignored" (Glance)
-  if (userStorageQuota > 0 && u.ctx.limits === undefined) {
+  // use_keystone_limits: "the relevant static global limits will be ignored" (Glance); a
+  // stage is held to image_size_cap only (Glance's stage reads through a LimitingReader)
+  if (userStorageQuota > 0 && u.ctx.limits === undefined && u.staging !== true) {
     const left = userStorageQuota - await storageUsed(u.ctx.sql, u.image.owner, u.image.id)
     if (left < u.limit) {
       u.limit = Math.max(0, left)
@@ -33,7 +36,8 @@ async function limitFor (u: Upload): Promise<void> {
 }
 
 export const uploadQuota: UploadLayer = (next) => async (u) => {
-  await enforceLimit(u.ctx, u.identity.projectId, 'image_size_total')
+  // Glance's stage: image_stage_total before, image_count_uploading once uploading
+  await enforceLimit(u.ctx, u.identity.projectId, u.staging === true ? 'image_stage_total' : 'image_size_total')
   await limitFor(u)
   if (u.declaredSize > u.limit) throw u.limitError!
   const inner = await next(u)
@@ -60,19 +64,18 @@ export const uploadQuota: UploadLayer = (next) => async (u) => {
 
 /**
  * The checks of Glance's import flow (api_image_import.py get_flow's assert_quota), run by the
- * task once the image is marked as importing into its stores, which then count as staging
+ * task (src/pipeline/import-tasks.ts) once the image is marked as importing into its stores, which then count as staging
  * and uploading: glance-direct brings the staged bytes into the stores, the other methods
  * stage (a copy counts its own image as staging too).
  */
-function importAdmission (op: Op<'image.import'>): () => Promise<void> {
-  const { ctx, identity, image, request } = op
+export async function admitImport (ctx: AppContext, projectId: string | null, method: string, image: ImageRecord): Promise<void> {
   const size = mebibytes(image.size)
-  return request.method === 'glance-direct'
-    ? async () => await enforceLimit(ctx, identity.projectId, 'image_size_total', size)
-    : async () => {
-      await enforceLimit(ctx, identity.projectId, 'image_stage_total', size)
-      await enforceLimit(ctx, identity.projectId, 'image_count_uploading')
-    }
+  if (method === 'glance-direct') {
+    await enforceLimit(ctx, projectId, 'image_size_total', size)
+    return
+  }
+  await enforceLimit(ctx, projectId, 'image_stage_total', size)
+  await enforceLimit(ctx, projectId, 'image_count_uploading')
 }
 
 export const quotaLayer: Layer = (next) => async (op) => {
@@ -85,10 +88,8 @@ export const quotaLayer: Layer = (next) => async (op) => {
       break
     }
     case 'image.upload': return await throughUpload(uploadQuota, next, op)
-    case 'image.import':
-      if (op.ctx.limits === undefined) break
-      await enforceLimit(op.ctx, op.identity.projectId, 'image_size_total')
-      return await next({ ...op, request: { ...op.request, admit: importAdmission(op) } })
+    // the rest of Glance's import checks run in the task, on whichever gateway runs it (admitImport)
+    case 'image.import': await enforceLimit(op.ctx, op.identity.projectId, 'image_size_total'); break
     case 'tag.add': return await next({ ...op, limit: quotas.tags })
     case 'member.create': return await next({ ...op, limit: quotas.members })
   }

@@ -6,7 +6,7 @@ import { findImage, insertImage, moveStatus, softDelete, updateImage, type Image
 import { listImages } from '../registry/list.js'
 import { addMember, findMember, listMembers, removeMember, setMemberStatus } from '../registry/members.js'
 import { addTag, removeTag } from '../registry/tags.js'
-import { insertTask, tasksOfImage, updateImportState } from '../registry/tasks.js'
+import { changeImportState, findTask, insertTask, listTasks, tasksOfImage, type TaskRow } from '../registry/tasks.js'
 import { FORMAT_ATTRIBUTES, FORMAT_MUTABLE_STATUSES, applyPatch } from '../domain/image-patch.js'
 import { MEMBER_STATUSES } from '../domain/member.js'
 import { hasNul } from '../domain/storable.js'
@@ -28,6 +28,53 @@ async function transition (op: Op<'image.deactivate' | 'image.reactivate'>, name
     if (await moveStatus(op.ctx.sql, op.image.id, [from], to)) return
     status = (await reload(op)).status
   }
+}
+
+/** Where each staged method's image comes from, and Glance's 409 when it is elsewhere. */
+const IMPORT_FROM: Record<string, { status: string, refused: string }> = {
+  'glance-direct': { status: 'uploading', refused: 'Image needs to be staged before \'glance-direct\' method can be used' },
+  'web-download': { status: 'queued', refused: 'Image needs to be in \'queued\' state to use \'web-download\' method' }
+}
+
+/**
+ * In one transaction: the image's import lock (os_glance_import_task, busted when it names a
+ * task that no longer runs: missing, or finished without dropping it), the stores marked as
+ * importing, the image moved to `importing` (not for copy-image; a stage still being written
+ * holds its upload_gateway and is not staged yet), and the task row, `pending`, that any
+ * gateway's poller then claims. A task that is running keeps the lock: a dead gateway's task
+ * is taken over after its lease, so it cannot hold the lock forever.
+ */
+async function recordImport (op: Op<'image.import'>): Promise<TaskRow> {
+  const { ctx, identity: who, image, request } = op
+  const taskId = crypto.randomUUID()
+  return await ctx.sql.begin(async (tx) => {
+    let task: TaskRow | undefined
+    await changeImportState(tx, image.id, async (state) => {
+      if (state.task !== undefined) {
+        const [holder] = await tx<Array<{ status: string }>>`select status from tasks where id::text = ${state.task} and not deleted`
+        if (holder !== undefined && (holder.status === 'pending' || holder.status === 'processing')) throw Errors.importConflict('Image has active task')
+        ctx.log.warn({ imageId: image.id, task: state.task, status: holder?.status ?? 'missing' }, 'import lock of a task that no longer runs: busted')
+      }
+      const from = IMPORT_FROM[request.method]
+      if (from !== undefined) {
+        const moved = await tx`update images set status = 'importing', updated_at = now()
+          where id = ${image.id} and not deleted and status = ${from.status} and upload_gateway is null`
+        if (moved.count !== 1) throw Errors.importConflict(from.refused)
+      }
+      for (const id of request.stores) { state.importing.add(id); state.failed.delete(id) }
+      task = await insertTask(tx, {
+        id: taskId,
+        // Glance: the task belongs to the caller's project (ctxt.owner)
+        owner: who.projectId ?? image.owner ?? '',
+        image_id: image.id,
+        request_id: op.requestId,
+        user_id: who.userId,
+        input: { image_id: image.id, import_req: request.body, backend: request.stores }
+      })
+      return { task: taskId }
+    })
+    return task!
+  })
 }
 
 export const registry: Dispatch = async (op) => {
@@ -68,26 +115,7 @@ export const registry: Dispatch = async (op) => {
     case 'image.download': return { image: op.image, sent: () => {} }
     case 'image.deactivate': return await transition(op, 'deactivate', 'active', 'deactivated')
     case 'image.reactivate': return await transition(op, 'reactivate', 'deactivated', 'active')
-    case 'image.import': {
-      const taskId = crypto.randomUUID()
-      let locked = false
-      await updateImportState(sql, op.image.id, (state) => {
-        if (state.task !== undefined) return
-        locked = true
-        for (const id of op.request.stores) { state.importing.add(id); state.failed.delete(id) }
-        return { task: taskId }
-      })
-      if (!locked) throw Errors.importConflict('Image has active task')
-      await insertTask(sql, {
-        id: taskId,
-        owner: op.image.owner ?? who.projectId ?? '',
-        image_id: op.image.id,
-        request_id: op.requestId,
-        user_id: who.userId,
-        input: { image_id: op.image.id, import_req: op.request.body, backend: op.request.stores }
-      })
-      return { taskId }
-    }
+    case 'image.import': return { task: await recordImport(op) }
     case 'image.tasks': return await tasksOfImage(sql, op.image.id)
     case 'tag.add': {
       const limit = op.limit ?? -1
@@ -121,6 +149,13 @@ export const registry: Dispatch = async (op) => {
     case 'member.delete':
       if (hasNul(op.member) || !await removeMember(sql, op.image.id, op.member)) throw Errors.memberNotFound(op.member, op.image.id)
       return
+    // a non-admin sees its own project's tasks only (Glance's task repo)
+    case 'task.list': return await listTasks(sql, who.isAdmin ? op.query : { ...op.query, owner: who.projectId ?? '' })
+    case 'task.show': {
+      const task = await findTask(sql, op.taskId)
+      if (task === undefined || (!who.isAdmin && task.owner !== who.projectId)) throw Errors.taskNotFound(op.taskId)
+      return task
+    }
     case 'store.delete': case 'stores.detail': return
   }
 }

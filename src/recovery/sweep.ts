@@ -1,5 +1,5 @@
 // The recovery sweep, run by every gateway at start and then periodically: images left in
-// `saving` by a gateway that died (their upload lease ran out) get their partial data removed
+// `saving` (or `uploading` mid-stage) by a gateway that died (their upload lease ran out) get their partial data removed
 // from the store and go back to `queued`, as a failed upload leaves them. Gateways race for
 // each image through the registry (claimExpired), so each is recovered once. Also keeps this
 // gateway's own leases alive while its uploads run.
@@ -30,22 +30,22 @@ export function startSweeper (deps: { sql: Sql, stores: StoreSet, log: Logger, g
   const { sql, stores, log, gateway } = deps
   let running: Promise<string[]> | undefined
 
-  async function recover (id: string, storeId: string | null): Promise<boolean> {
+  async function recover (id: string, storeId: string | null, status: 'saving' | 'uploading'): Promise<boolean> {
     if (!await claimExpired(sql, id, gateway.id, gateway.leaseSeconds)) return false
-    const store = storeId === null ? undefined : stores.get(storeId)
+    const store = storeId === null ? undefined : stores.get(storeId) ?? (stores.staging?.id === storeId ? stores.staging : undefined)
     if (store !== undefined) {
       // Removed before the image is queued again, so a new upload cannot lose data to it.
       // A store that cannot be reached keeps the claim until it expires and is tried again.
       await store.run({ op: 'purge', imageId: id })
     }
-    return await endUpload(sql, id, gateway.id, 'queued', NO_DATA)
+    return await endUpload(sql, id, gateway.id, 'queued', NO_DATA, status)
   }
 
   async function sweepOnce (): Promise<string[]> {
     const recovered: string[] = []
-    for (const { id, store, gateway: deadGateway } of await expiredUploads(sql, BATCH)) {
+    for (const { id, store, gateway: deadGateway, status } of await expiredUploads(sql, BATCH)) {
       try {
-        if (await recover(id, store)) {
+        if (await recover(id, store, status)) {
           recovered.push(id)
           log.warn({ imageId: id, store, gateway: deadGateway }, 'recovered an upload whose gateway stopped: partial data removed, image queued')
         }

@@ -184,5 +184,17 @@ export const MIGRATIONS: Migration[] = [
       alter table image_locations drop constraint image_locations_image_id_store_key;
       create index image_locations_image on image_locations (image_id, id);
     `
+  },
+  {
+    version: 6,
+    name: 'import tasks as jobs: which gateway runs a task, until when its lease lasts, how often it was started',
+    sql: `
+      alter table tasks add column lease_gateway text, add column lease_expires timestamptz,
+        add column attempts integer not null default 0;
+      create index tasks_runnable on tasks (created_at) where status in ('pending', 'processing') and not deleted;
+      create index tasks_image on tasks (image_id);
+      -- a stage in progress holds a lease as an upload does (status uploading, upload_gateway set)
+      create index images_stage_lease on images (upload_lease_expires) where status = 'uploading' and upload_gateway is not null;
+    `
   }
 ]

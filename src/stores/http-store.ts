@@ -1,9 +1,9 @@
 // Fetching image data over http(s), safely: the one place Glint opens a connection to a URL a
-// client gave (http locations; web-download can share it). Every URL, and every redirect, is
+// client gave (http locations, web-download). Every URL, and every redirect, is
 // checked against [import_filtering_opts] as Glance 25.1 does (glance/common/utils.py
 // get_validated_address, LP #2161330): scheme, host and explicit port lists, then the host is
-// resolved and loopback and link-local addresses (169.254.169.254 included) are refused unless
-// the host is in allowed_hosts. Glint also refuses the unspecified address (0.0.0.0, ::), which
+// resolved and loopback, link-local (169.254.169.254 included) and, beyond Glance, private
+// addresses are refused unless the host is in allowed_hosts. Glint also refuses the unspecified address (0.0.0.0, ::), which
 // reaches the local host on Linux. The connection is made to the address that was checked (the
 // request's DNS lookup is pinned to it), so a name that resolves differently a moment later
 // (DNS rebinding) cannot redirect it. glance_store's http store: HEAD for the size
@@ -21,6 +21,8 @@ const TIMEOUT_MS = 60_000
 
 /** Why a URL is not fetched; `code` says how the caller answers (all are "Invalid location" to a client). */
 export class FetchRefused extends Error {
+  /** the host did not resolve (web-download accepts such a URL and fails in the task, as tempest expects) */
+  unresolved = false
   constructor (readonly code: 'GLINT_URL_REFUSED' | 'ENOENT' | 'GLINT_HTTP_ERROR', message: string) { super(message) }
 }
 
@@ -28,11 +30,18 @@ const LOCAL = new BlockList()
 LOCAL.addSubnet('127.0.0.0', 8, 'ipv4')
 LOCAL.addSubnet('169.254.0.0', 16, 'ipv4')
 LOCAL.addSubnet('0.0.0.0', 8, 'ipv4')
+// private networks (RFC 1918, shared address space RFC 6598, IPv6 unique local): the cloud's
+// own, which a client-given URL must not reach either (issue 12)
+LOCAL.addSubnet('10.0.0.0', 8, 'ipv4')
+LOCAL.addSubnet('172.16.0.0', 12, 'ipv4')
+LOCAL.addSubnet('192.168.0.0', 16, 'ipv4')
+LOCAL.addSubnet('100.64.0.0', 10, 'ipv4')
 LOCAL.addAddress('::1', 'ipv6')
 LOCAL.addAddress('::', 'ipv6')
 LOCAL.addSubnet('fe80::', 10, 'ipv6')
+LOCAL.addSubnet('fc00::', 7, 'ipv6')
 
-/** Loopback, link-local or unspecified; an IPv4-mapped IPv6 address is judged by its IPv4 address. */
+/** Loopback, link-local, private or unspecified; an IPv4-mapped IPv6 address is judged by its IPv4 address. */
 function isLocal (address: string): boolean {
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)
   if (mapped !== null) return LOCAL.check(mapped[1], 'ipv4')
@@ -68,7 +77,7 @@ export async function checkUrl (raw: string | URL, f: ImportFiltering): Promise<
     try {
       addresses = await lookup(host, { all: true, verbatim: true })
     } catch (err) {
-      throw new FetchRefused('GLINT_URL_REFUSED', `cannot resolve ${host}: ${(err as Error).message}`)
+      throw Object.assign(new FetchRefused('GLINT_URL_REFUSED', `cannot resolve ${host}: ${(err as Error).message}`), { unresolved: true })
     }
   }
   const blocked = f.allowedHosts.length > 0 ? [] : f.disallowedHosts
@@ -77,6 +86,19 @@ export async function checkUrl (raw: string | URL, f: ImportFiltering): Promise<
     return { url, address, family: family === 6 ? 6 : 4 }
   }
   return refuse('no allowed address')
+}
+
+/** Whether the URL's host resolves now (an IP literal does); for web-download's "accepted, fails in the task". */
+export async function hostResolves (raw: string): Promise<boolean> {
+  let host: string
+  try { host = new URL(raw).hostname.replace(/^\[(.*)\]$/, '$1') } catch { return true }
+  if (host === '' || isIP(host) !== 0) return true
+  try {
+    await lookup(host)
+    return true
+  } catch (err) {
+    return !['ENOTFOUND', 'EAI_AGAIN', 'ENODATA'].includes((err as { code?: string }).code ?? '')
+  }
 }
 
 export interface HttpResponse { status: number, headers: http.IncomingHttpHeaders, body: http.IncomingMessage, url: URL }

@@ -30,6 +30,8 @@ export interface StoreSet {
   get (id: string): Store | undefined
   /** the read-only http store, when configured */
   readonly http?: Store
+  /** os_glance_staging_store: where glance-direct stages and web-download fetches; never an upload or import target */
+  readonly staging?: Store
   readonly default: Store
   all (): Store[]
   close (): Promise<void>
@@ -37,18 +39,20 @@ export interface StoreSet {
 
 const WORKER_FILE = new URL('../workers/store-worker.js', import.meta.url).href
 
-export function createStores (configs: StoreConfig[], defaultId: string, httpConfig?: StoreConfig): StoreSet {
+export function createStores (configs: StoreConfig[], defaultId: string, httpConfig?: StoreConfig, stagingConfig?: StoreConfig): StoreSet {
   const stores = configs.map((config) => createStore(config, config.id === defaultId))
   const http = httpConfig === undefined ? undefined : createStore(httpConfig, false)
+  const staging = stagingConfig === undefined ? undefined : createStore(stagingConfig, false)
   const byId = new Map([...stores, ...(http === undefined ? [] : [http])].map((s) => [s.id, s]))
   return {
     ids: () => stores.map((s) => s.id),
     get: (id) => byId.get(id),
     http,
+    staging,
     default: byId.get(defaultId)!,
     all: () => stores,
     async close () {
-      await Promise.allSettled([...byId.values()].map(async (s) => await (s as StoreImpl).pool.destroy()))
+      await Promise.allSettled([...byId.values(), ...(staging === undefined ? [] : [staging])].map(async (s) => await (s as StoreImpl).pool.destroy()))
     }
   }
 }

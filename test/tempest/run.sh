@@ -34,7 +34,7 @@ test/keystone/keystone.sh up
 KEYSTONE=http://127.0.0.1:${GLINT_KEYSTONE_PORT:-5000}
 
 rm -rf "$WORK"
-mkdir -p "$WORK/images-a" "$WORK/images-b" "$WORK/http"
+mkdir -p "$WORK/images-a" "$WORK/images-b" "$WORK/staging" "$WORK/http"
 psql "$PG_ADMIN_URL" -qAtc "drop database if exists $DB with (force)" >/dev/null
 psql "$PG_ADMIN_URL" -qAtc "create database $DB" >/dev/null
 
@@ -54,6 +54,10 @@ default_backend = fast
 filesystem_store_datadir = $WORK/images-a
 [cheap]
 filesystem_store_datadir = $WORK/images-b
+# glance-direct's staging store, shared by both Glints: tempest stages through one and imports
+# (or deletes) through the other (image_remote)
+[os_glance_staging_store]
+filesystem_store_datadir = $WORK/staging
 [database]
 connection = ${PG_ADMIN_URL%/*}/$DB
 # http locations are fetched through this filter (as Glance 25.1 does): loopback only when allowed

@@ -13,7 +13,6 @@ import type { NewImage } from '../../registry/images.js'
 import { parseListQuery } from '../../domain/list-query.js'
 import { run, targetImage } from '../../pipeline/index.js'
 import { patchImage } from './image-update.js'
-import { IMPORT_METHODS } from './import.js'
 
 /** The image, if it exists and the caller may see it: 404 otherwise (never 403, section 4.1). */
 export async function visibleImage (ctx: AppContext, ex: Exchange, id: string) {
@@ -26,7 +25,7 @@ export function opBase (ex: Exchange, ctx: AppContext) {
 }
 
 function storeHeaders (ctx: AppContext): Record<string, string> {
-  return { 'OpenStack-image-import-methods': IMPORT_METHODS.join(','), 'OpenStack-image-store-ids': ctx.stores.ids().join(',') }
+  return { 'OpenStack-image-import-methods': ctx.config.importMethods.join(','), 'OpenStack-image-store-ids': ctx.stores.ids().join(',') }
 }
 
 async function createImage (ex: Exchange, ctx: AppContext): Promise<void> {

@@ -1,8 +1,8 @@
-// The interoperable import API (section 1.9), with the one method Glint offers: copy-image,
-// which puts an active image's data into more stores (Nova's images_rbd_glance_store_name
-// uses it to bring an image to its own Ceph cluster before cloning). The body is validated
-// here; the chain does the rest (policy: copy_image; location: which stores, and the copies,
-// which run in parallel after the 202, see src/pipeline/copy-image.ts; registry: the task).
+// The interoperable import API (section 1.9): glance-direct (PUT .../stage, then import),
+// web-download and copy-image, as enabled_import_methods offers them. The body is validated
+// here; the chain does the rest (policy: copy_image or modify_image; location: which stores,
+// the URL filter; registry: the task and the import lock). The work runs after the 202 on
+// whichever gateway claims the task (src/pipeline/import-tasks.ts).
 
 import type { AppContext } from '../../context.js'
 import { Errors } from '../../errors.js'
@@ -11,26 +11,32 @@ import type { Routes } from '../router.js'
 import { opBase, visibleImage } from './images.js'
 import { run } from '../../pipeline/index.js'
 import type { ImportRequest } from '../../pipeline/chain.js'
+import { receiveUpload } from '../upload.js'
 
-export const IMPORT_METHODS = ['copy-image']
-
-function parseImportBody (ex: Exchange): ImportRequest {
+function parseImportBody (ex: Exchange, ctx: AppContext): ImportRequest {
   const body = ex.body as Record<string, any>
-  if (Array.isArray(body)) throw Errors.unexpectedBodyType()
+  if (Array.isArray(body) || body === null || typeof body !== 'object') throw Errors.unexpectedBodyType()
+  if (body.method === undefined) throw Errors.importInvalid('Import request requires a \'method\' field.')
   const method = body.method?.name
-  if (typeof method !== 'string') throw Errors.importInvalid('Import request requires a \'method\' field.')
-  if (!IMPORT_METHODS.includes(method)) throw Errors.importInvalid(`Import method ${method} is not supported.`)
-  for (const flag of ['all_stores', 'all_stores_must_succeed']) {
+  if (method === undefined) throw Errors.importInvalid('Import request requires a \'name\' field.')
+  if (typeof method !== 'string' || !ctx.config.importMethods.includes(method)) throw Errors.importInvalid(`Unknown import method name '${String(method)}'.`)
+  for (const flag of ['all_stores_must_succeed', 'all_stores']) {
     if (body[flag] !== undefined && typeof body[flag] !== 'boolean') throw Errors.importInvalid(`'${flag}' must be boolean value only`)
   }
   return { method, body, storeHeader: ex.headers['x-image-meta-store'], stores: [], mustSucceed: body.all_stores_must_succeed !== false }
 }
 
 async function importImage (ex: Exchange, ctx: AppContext): Promise<void> {
-  const request = parseImportBody(ex)
+  const request = parseImportBody(ex, ctx)
   const image = await visibleImage(ctx, ex, ex.params[0])
   await run({ kind: 'image.import', ...opBase(ex, ctx), image, request })
   ex.empty(202)
+}
+
+/** PUT .../stage: glance-direct's first half, the upload path into the staging store. */
+function stageImage (ex: Exchange, ctx: AppContext): void {
+  if (!ctx.config.importMethods.includes('glance-direct')) throw Errors.glanceDirectUnavailable()
+  receiveUpload(ex, ctx, { staging: true })
 }
 
 async function imageTasks (ex: Exchange, ctx: AppContext): Promise<void> {
@@ -49,9 +55,10 @@ async function imageTasks (ex: Exchange, ctx: AppContext): Promise<void> {
 export const importRoutes: Routes<AppContext> = {
   '/v2/info/import': {
     GET: {
-      handle: (ex) => ex.json(200, { 'import-methods': { description: 'Import methods available.', type: 'array', value: IMPORT_METHODS } })
+      handle: (ex, ctx) => ex.json(200, { 'import-methods': { description: 'Import methods available.', type: 'array', value: ctx.config.importMethods } })
     }
   },
   '/v2/images/:id/import': { POST: { body: 'json', handle: importImage } },
+  '/v2/images/:id/stage': { PUT: { body: 'stream', handle: stageImage } },
   '/v2/images/:id/tasks': { GET: { handle: imageTasks } }
 }

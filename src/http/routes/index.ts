@@ -11,6 +11,7 @@ import { memberRoutes } from './members.js'
 import { tagRoutes } from './tags.js'
 import { actionRoutes } from './actions.js'
 import { importRoutes } from './import.js'
+import { taskRoutes } from './tasks.js'
 import { cacheRoutes } from './cache.js'
 import { metadefSchemaRoutes } from './metadefs-schemas.js'
 import { metadefNamespaceRoutes } from './metadefs-namespaces.js'
@@ -29,6 +30,7 @@ export const routes: Routes<AppContext> = {
   ...tagRoutes,
   ...actionRoutes,
   ...importRoutes,
+  ...taskRoutes,
   ...cacheRoutes,
   ...metadefSchemaRoutes,
   ...metadefNamespaceRoutes,
