@@ -217,6 +217,34 @@ t.test('requests the native parser refuses before Glint sees them', async (t) =>
   t.same(many.statuses, [200], '60 header lines are served')
 })
 
+t.test('bytes after the end of a body are read as the next request, whose line the parser answers 505', async (t) => {
+  // The framing fuzz's unexplained 505s (seed 20261207, case #35: a chunked body whose first
+  // chunk had size 0): RFC 9112 7.1 ends a chunked body at its zero-size chunk, so what the
+  // client wrote after it is the next request, and uWS answers 505 to any request line that is
+  // not `METHOD /target HTTP/1.1`. Not Glint's body handling: the same bytes on their own get
+  // the same 505, and the body alone gets Glint's answer.
+  const glint = await startGlint({ database: 'postgres' })
+  t.teardown(() => glint.stop())
+  const head = 'POST /versions HTTP/1.1\r\nHost: x\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n'
+  t.same((await raw(glint.port, `${head}0\r\n\r\n`)).statuses, [405], 'a body that is only the zero-size chunk: Glint\'s 405')
+  t.same((await raw(glint.port, `${head}10\r\nxxxxxxxxxxxxxxxx\r\n0\r\n\r\n`)).statuses, [405], 'a chunk then the zero-size chunk: 405')
+  const cases: Array<[string, string]> = [
+    ['a chunk after the zero-size chunk (case #35)', `${head}0\r\n\r\n10\r\nxxxxxxxxxxxxxxxx\r\n0\r\n\r\n`],
+    ['the same bytes alone, on a fresh connection', '10\r\nxxxxxxxxxxxxxxxx\r\n0\r\n\r\n'],
+    ['a trailer field (this parser drops the two bytes after the zero-size chunk, and no more)', `${head}3\r\nxxx\r\n0\r\nX-Trailer: 1\r\n\r\n`],
+    ['an empty chunk-size line (read as size 0)', `${head}\r\nxxx\r\n0\r\n\r\n`],
+    ['two Content-Lengths, the first 0 (the parser frames by the first; upstream refuses differing ones since August 2026)',
+      'POST /v2/images HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 0\r\nContent-Length: 15\r\n\r\n{"name": "dup"}']
+  ]
+  for (const [name, request] of cases) {
+    const reply = await raw(glint.port, request)
+    t.same(reply.statuses, [505], `${name}: 505`)
+    t.equal(reply.end, 'FIN', `${name}: then closed`)
+  }
+  const first = await raw(glint.port, 'POST /v2/images HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: 15\r\nContent-Length: 0\r\n\r\n{"name": "dup"}')
+  t.same(first.statuses, [201], 'two differing Content-Lengths, the first right: framed by the first, the image is created')
+})
+
 t.test('HAProxy health checks: HTTP/1.1 checks pass, the HTTP/1.0 default gets 505', { skip: which('haproxy') }, async (t) => {
   const glint = await startGlint({ database: 'postgres' })
   t.teardown(() => glint.stop())
