@@ -54,7 +54,13 @@ export const keystone: Scenario = {
     `wrk -d${o.wrkSeconds}s --latency with X-Auth-Token (a validated token), keep-alive. keystone_cpu_s = the test Keystone's uwsgi during the run ` +
     '(shared with other users of this machine).',
   async run (ctx) {
-    const ks = await bootKeystone()
+    let ks: Keystone
+    try {
+      ks = await bootKeystone()
+    } catch (err) {
+      const reason = `the test Keystone is not up: ${(err as Error).message}`
+      return results(plan((role, kind) => new SubjectRecorder(role, kind === 'validation' || kind === 'trivial' ? BASELINE_LABELS[kind] : role === 'glint' ? 'Glint' : 'Glance', {}, { timeoutMs: 0 }).skip(reason)))
+    }
     const account = await createAccount(ks.url)
     const stops: Array<() => Promise<void>> = []
     const trustedImages: Array<[string, string]> = []
@@ -98,31 +104,24 @@ export const keystone: Scenario = {
       const wrkToken = await issueToken(ks.url, account.username, account.password, account.projectName)
       const serviceToken = await issueToken(ks.url, 'glance', 'glance', 'service')
 
-      const withKeystone = (role: Role): SubjectRecorder => {
+      const cases = plan((role, kind) => {
+        if (kind === 'validation') return baselineRecorder(ctx, BASELINE_LABELS.validation)
+        if (kind === 'trivial') {
+          const r = baselineRecorder(ctx, BASELINE_LABELS.trivial, { server: true })
+          return statics === undefined ? r.skip('no server returned the image to copy') : r
+        }
+        if (role === 'baseline') throw new Error('a baseline is validation or trivial')
+        if (kind === 'trusted') {
+          const r = targetRecorder(ctx, role === 'glint' ? ctx.glint : ctx.glance, role)
+          return trustedIds.has(role) || r.skipped ? r : r.skip('no image')
+        }
         const side = sides.find((s) => s.role === role)!
         const r = targetRecorder(ctx, side.keystone, role)
         return side.failure !== undefined && !r.skipped ? r.skip(side.failure) : r
-      }
-      const trivial = (): SubjectRecorder => {
-        const r = baselineRecorder(ctx, 'trivial server, same JSON', { server: true })
-        return statics === undefined ? r.skip('no server returned the image to copy') : r
-      }
-      const keystoneBaseline = baselineRecorder(ctx, "Keystone's validation call (GET /v3/auth/tokens)")
-
-      const newToken = new Map([['glint', withKeystone('glint')], ['glance', withKeystone('glance')], ['baseline', keystoneBaseline]])
-      const cached = new Map([['glint', withKeystone('glint')], ['glance', withKeystone('glance')], ['baseline', trivial()]])
-      const noKeystone = new Map<string, SubjectRecorder>()
-      for (const [role, slot] of [['glint', ctx.glint], ['glance', ctx.glance]] as const) {
-        const r = targetRecorder(ctx, slot, role)
-        noKeystone.set(role, slot.target === undefined || trustedIds.has(role) || r.skipped ? r : r.skip('no image'))
-      }
-      noKeystone.set('baseline', trivial())
-
-      const wrkCases = ['show', 'list25'].flatMap((what) => CONNECTIONS.map((connections) => {
-        const recorders = new Map([['glint', withKeystone('glint')], ['glance', withKeystone('glance')], ['baseline', trivial()]])
-        if (!haveWrk) for (const r of recorders.values()) if (!r.skipped) r.skip('wrk is not installed (apt-get install -y wrk)')
-        return { what, connections, recorders }
-      }))
+      })
+      const { newToken, cached, noKeystone } = cases
+      const wrkCases = cases.wrk
+      if (!haveWrk) for (const c of wrkCases) for (const r of c.recorders.values()) if (!r.skipped) r.skip('wrk is not installed (apt-get install -y wrk)')
 
       const url = (role: string, what: 'show' | 'list25', trusted = false): string => {
         if (role === 'baseline') return `${ctx.trivial.url}/static/keystone-${what}`
@@ -160,19 +159,12 @@ export const keystone: Scenario = {
           for (const [role, recorder] of rotate([...c.recorders.entries()], run)) {
             const headers: Headers = role === 'baseline' ? {} : { 'X-Auth-Token': wrkToken }
             await recorder.run(async () => await keystoneCpu(ks, async () =>
-              await runWrk({ url: url(role, c.what as 'show' | 'list25'), connections: c.connections, durationSec: ctx.opts.wrkSeconds, keepAlive: true, headers })))
+              await runWrk({ url: url(role, c.what), connections: c.connections, durationSec: ctx.opts.wrkSeconds, keepAlive: true, headers })))
           }
         }
       }
 
-      const lower = { lowerIsBetter: true }
-      return [
-        caseResult('keystone/show/new-token', 'show, new token (validated)', 'ms', [...newToken.values()], lower),
-        caseResult('keystone/show/cached-token', 'show, cached token', 'ms', [...cached.values()], lower),
-        caseResult('keystone/show/no-keystone', 'show, no Keystone (trusted headers)', 'ms', [...noKeystone.values()], lower),
-        ...wrkCases.map((c): CaseResult => caseResult(`keystone/${c.what}/c=${c.connections}`,
-          `${c.what === 'show' ? 'GET /v2/images/{id}' : 'GET /v2/images?limit=25'}, token, ${c.connections} conn`, 'req/s', [...c.recorders.values()]))
-      ]
+      return results(cases)
     } finally {
       // The Keystone servers' images hold no data and their databases are dropped when they stop.
       for (const [base, id] of trustedImages) {
@@ -183,6 +175,37 @@ export const keystone: Scenario = {
       await deleteAccount(ks.url, account).catch((err) => ctx.log(`cleanup: deleting the Keystone account: ${(err as Error).message}`))
     }
   }
+}
+
+/** What a subject of a case is: a server with Keystone or with trusted headers, or a baseline. */
+type Kind = 'keystone' | 'trusted' | 'validation' | 'trivial'
+
+const BASELINE_LABELS = { validation: "Keystone's validation call (GET /v3/auth/tokens)", trivial: 'trivial server, same JSON' }
+
+interface WrkCase { what: 'show' | 'list25', connections: number, recorders: Map<string, SubjectRecorder> }
+interface Plan { newToken: Map<string, SubjectRecorder>, cached: Map<string, SubjectRecorder>, noKeystone: Map<string, SubjectRecorder>, wrk: WrkCase[] }
+
+/** The cases and their subjects, each subject's recorder made by `recorder`. */
+function plan (recorder: (role: Role | 'baseline', kind: Kind) => SubjectRecorder): Plan {
+  const trio = (kind: Kind, baseline: Kind): Map<string, SubjectRecorder> =>
+    new Map([['glint', recorder('glint', kind)], ['glance', recorder('glance', kind)], ['baseline', recorder('baseline', baseline)]])
+  return {
+    newToken: trio('keystone', 'validation'),
+    cached: trio('keystone', 'trivial'),
+    noKeystone: trio('trusted', 'trivial'),
+    wrk: (['show', 'list25'] as const).flatMap((what) => CONNECTIONS.map((connections) => ({ what, connections, recorders: trio('keystone', 'trivial') })))
+  }
+}
+
+function results (p: Plan): CaseResult[] {
+  const lower = { lowerIsBetter: true }
+  return [
+    caseResult('keystone/show/new-token', 'show, new token (validated)', 'ms', [...p.newToken.values()], lower),
+    caseResult('keystone/show/cached-token', 'show, cached token', 'ms', [...p.cached.values()], lower),
+    caseResult('keystone/show/no-keystone', 'show, no Keystone (trusted headers)', 'ms', [...p.noKeystone.values()], lower),
+    ...p.wrk.map((c): CaseResult => caseResult(`keystone/${c.what}/c=${c.connections}`,
+      `${c.what === 'show' ? 'GET /v2/images/{id}' : 'GET /v2/images?limit=25'}, token, ${c.connections} conn`, 'req/s', [...c.recorders.values()]))
+  ]
 }
 
 async function startSide (ctx: BenchContext, name: string, stops: Array<() => Promise<void>>, start: () => Promise<Target>): Promise<TargetSlot> {
