@@ -51,7 +51,9 @@ export const keystone: Scenario = {
     `"new token" = ${o.newTokenRequests} requests per run, each with a token issued just before (untimed), so each is validated against Keystone; ` +
     `"cached token" = ${o.cachedRequests} requests with one validated token; "no Keystone" = the same request to the trusted-header servers. ` +
     'For latencies the ratios are speed ratios (Glance ms / Glint ms: above 1 = Glint faster). ' +
-    `wrk -d${o.wrkSeconds}s --latency with X-Auth-Token (a validated token), keep-alive. keystone_cpu_s = the test Keystone's uwsgi during the run ` +
+    `wrk -d${o.wrkSeconds}s --latency, keep-alive, with one token for all wrk runs (validated when a server first meets it: Glint once per ` +
+    'token_cache_time; Glance in each worker, once per connection that brings it there before the first answer). ' +
+    "keystone_cpu_s = the test Keystone's uwsgi during the run " +
     '(shared with other users of this machine).',
   async run (ctx) {
     let ks: Keystone
