@@ -29,8 +29,10 @@ export interface CaseResult {
   id: string
   title: string
   unit: string
+  /** a latency: the ratios are then speed ratios, Glance's (or the baseline's) median / Glint's */
+  lowerIsBetter?: boolean
   subjects: Subject[]
-  /** Glint median / Glance median */
+  /** Glint median / Glance median (for lowerIsBetter: Glance / Glint, so above 1 = Glint ahead) */
   glintOverGlance?: number
   /** Glint median / the tightest baseline's median (the limit the machine sets) */
   glintOverBaseline?: number
@@ -165,17 +167,21 @@ export class SubjectRecorder {
   }
 }
 
-/** Builds a case from its recorders and works out the ratios. */
-export function caseResult (id: string, title: string, unit: string, recorders: SubjectRecorder[]): CaseResult {
+/** Builds a case from its recorders and works out the ratios (speed ratios: above 1 = Glint ahead). */
+export function caseResult (id: string, title: string, unit: string, recorders: SubjectRecorder[], opts: { lowerIsBetter?: boolean } = {}): CaseResult {
   const subjects = recorders.map((r) => r.result())
-  const result: CaseResult = { id, title, unit, subjects }
-  const glint = subjects.find((s) => s.role === 'glint')?.value?.median
+  const lower = opts.lowerIsBetter === true
+  const result: CaseResult = { id, title, unit, ...(lower ? { lowerIsBetter: true } : {}), subjects }
+  const speed = (glint: number, other: number): number => (lower ? other / glint : glint / other)
+  // a latency of 0 has no speed ratio
+  const glint = subjects.find((s) => s.role === 'glint' && !(lower && s.value?.median === 0))?.value?.median
   const glance = subjects.find((s) => s.role === 'glance')?.value?.median
-  if (glint !== undefined && glance !== undefined && glance > 0) result.glintOverGlance = glint / glance
+  if (glint !== undefined && glance !== undefined && glance > 0) result.glintOverGlance = speed(glint, glance)
   const baselines = subjects.filter((s) => s.role === 'baseline' && s.value !== undefined && s.value.median > 0)
   if (glint !== undefined && baselines.length > 0) {
-    const tightest = baselines.reduce((a, b) => (b.value!.median < a.value!.median ? b : a))
-    result.glintOverBaseline = glint / tightest.value!.median
+    // the tightest baseline: the slowest (lowest rate, or highest latency)
+    const tightest = baselines.reduce((a, b) => ((lower ? b.value!.median > a.value!.median : b.value!.median < a.value!.median) ? b : a))
+    result.glintOverBaseline = speed(glint, tightest.value!.median)
     result.baselineUsed = tightest.label
   }
   return result

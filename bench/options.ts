@@ -5,7 +5,7 @@ import { resolve } from 'node:path'
 import { REPO_ROOT } from './util/paths.js'
 import { parseClusterSpec, type ClusterSpec } from './targets/clusters.js'
 
-export const SCENARIO_NAMES = ['listing', 'transfer', 'parallel-uploads', 'boot-storm'] as const
+export const SCENARIO_NAMES = ['listing', 'transfer', 'parallel-uploads', 'boot-storm', 'keystone'] as const
 export type ScenarioName = typeof SCENARIO_NAMES[number]
 
 export interface Options {
@@ -23,6 +23,9 @@ export interface Options {
   /** images per create-rate run */
   createImages: number
   wrkSeconds: number
+  /** keystone: requests per run with a fresh token each, and with a cached token or none */
+  newTokenRequests: number
+  cachedRequests: number
   /** longest wait for a server to go idle before a run */
   idleTimeoutSec: number
   /** clusters named with --ceph (none: the two test clusters) */
@@ -39,11 +42,11 @@ export interface Options {
 
 const FULL = {
   runs: 3, transferMiB: [1024, 4096], parallelMiB: 1024, stormMiB: 256, stormClients: [32, 256],
-  listImages: 1000, createImages: 200, wrkSeconds: 10, idleTimeoutSec: 90
+  listImages: 1000, createImages: 200, wrkSeconds: 10, newTokenRequests: 50, cachedRequests: 200, idleTimeoutSec: 90
 }
 const QUICK = {
   runs: 1, transferMiB: [64], parallelMiB: 64, stormMiB: 32, stormClients: [8, 32],
-  listImages: 100, createImages: 50, wrkSeconds: 3, idleTimeoutSec: 20
+  listImages: 100, createImages: 50, wrkSeconds: 3, newTokenRequests: 10, cachedRequests: 30, idleTimeoutSec: 20
 }
 
 export const HELP = `Usage: npm run bench -- [options]
@@ -65,10 +68,18 @@ Scenarios (default: all):
   boot-storm         32 and 256 concurrent downloads of one 256 MiB image from the file store
                      and from RBD (aggregate MB/s, errors, latency, peak RSS). Baseline: the
                      same clients against the trivial server streaming the same file.
+  keystone           Keystone tokens (test/keystone/keystone.sh, booted if not up): a Glint with
+                     flavor = keystone and (with --against-glance) Glance with keystonemiddleware,
+                     1,000 images each. GET /v2/images/{id} latency (median, p99) with a new
+                     token per request (validated against Keystone), with a cached token, and
+                     without Keystone (the trusted-header servers); GET /v2/images/{id} and
+                     ?limit=25 with a token at 1 and 64 connections (wrk). CPU-s of each server
+                     and of Keystone. Baselines: Keystone's own validation call; the trivial
+                     server returning the same JSON.
 
 Options:
   --quick              small sizes and one run each (64 MiB transfers, 32 MiB storm image with
-                       8 and 32 clients, 100 images, 3 s wrk runs): a few minutes
+                       8 and 32 clients, 100 images, 3 s wrk runs, 10 new tokens): a few minutes
   --against-glance     also install (if missing), start and measure Debian's glance-api
   --only LIST          comma-separated scenario names, e.g. --only listing,transfer
   --runs N             runs per figure (default 3, --quick 1); the median is reported
@@ -76,7 +87,7 @@ Options:
   --parallel-mib N     size of each parallel upload in MiB (default 1024)
   --storm-mib N        boot-storm image size in MiB (default 256)
   --storm-clients LIST concurrent downloads (default 32,256)
-  --images N           images in the listing (default 1000)
+  --images N           images in the listing and the keystone scenario (default 1000)
   --wrk-seconds N      length of each wrk run (default 10)
   --ceph NAME=CONF[,pool=P][,user=U][,keyring=FILE][,chunk=MIB]
                        measure this Ceph cluster as store NAME (repeatable) instead of the two
@@ -148,6 +159,8 @@ export function parseOptions (argv: string[]): Options | undefined {
     listImages: values.images !== undefined ? Math.round(positive(values.images, 'images')) : profile.listImages,
     createImages: profile.createImages,
     wrkSeconds: values['wrk-seconds'] !== undefined ? positive(values['wrk-seconds'], 'wrk-seconds') : profile.wrkSeconds,
+    newTokenRequests: profile.newTokenRequests,
+    cachedRequests: profile.cachedRequests,
     idleTimeoutSec: profile.idleTimeoutSec,
     ceph: (values.ceph ?? []).map(parseClusterSpec),
     stores: values.stores?.split(',').map((s) => s.trim()).filter(Boolean),

@@ -19,6 +19,7 @@ import { listing } from './scenarios/listing.js'
 import { transfer } from './scenarios/transfer.js'
 import { parallelUploads } from './scenarios/parallel-uploads.js'
 import { bootStorm } from './scenarios/boot-storm.js'
+import { keystone } from './scenarios/keystone.js'
 import { textTable } from './report/table.js'
 import { renderResults, writeResults } from './report/write.js'
 import { stopping } from './util/process.js'
@@ -26,7 +27,7 @@ import { collectLeftovers } from './leftovers.js'
 import { createdImages } from './clients/api.js'
 
 const SCENARIOS: Record<ScenarioName, Scenario> = {
-  listing, transfer, 'parallel-uploads': parallelUploads, 'boot-storm': bootStorm
+  listing, transfer, 'parallel-uploads': parallelUploads, 'boot-storm': bootStorm, keystone
 }
 
 function log (msg: string): void {

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ROOT } from './helpers/glint.js'
 
-const SCENARIOS = ['listing', 'transfer', 'parallel-uploads', 'boot-storm']
+const SCENARIOS = ['listing', 'transfer', 'parallel-uploads', 'boot-storm', 'keystone']
 
 t.setTimeout(20 * 60_000)
 
@@ -71,6 +71,13 @@ t.test('npm run bench -- --quick', async (t) => {
         if (glint.value !== undefined && c.subjects.some((s: any) => s.role === 'baseline' && s.value !== undefined)) {
           t.type(c.glintOverBaseline, 'number', `${c.id}: Glint/baseline ratio`)
         }
+        if (scenario.name === 'keystone' && glint.value !== undefined) {
+          t.type(glint.extra.keystone_cpu_s?.median, 'number', `${c.id}: Keystone's CPU seconds beside Glint's`)
+          if (c.unit === 'ms') {
+            t.equal(c.lowerIsBetter, true, `${c.id}: a latency, its ratios are speed ratios`)
+            t.type(glint.extra.p99_ms?.median, 'number', `${c.id}: p99`)
+          }
+        }
       }
     })
   }
@@ -78,7 +85,8 @@ t.test('npm run bench -- --quick', async (t) => {
   const ids = results.scenarios.flatMap((s: any) => s.cases.map((c: any) => c.id))
   for (const id of ['listing/limit=25/c=1/keep-alive', 'listing/limit=1000/c=64/close', 'listing/create',
     'transfer/fast/64/upload', 'transfer/fast/64/upload-chunked', 'transfer/fast/64/download', 'transfer/ceph_a/64/upload', 'transfer/ceph_b/64/download',
-    'parallel-uploads', 'boot-storm/fast/8', 'boot-storm/fast/32']) {
+    'parallel-uploads', 'boot-storm/fast/8', 'boot-storm/fast/32',
+    'keystone/show/new-token', 'keystone/show/cached-token', 'keystone/show/no-keystone', 'keystone/show/c=1', 'keystone/list25/c=64']) {
     t.ok(ids.includes(id), `case ${id} reported (measured or not)`)
   }
   t.ok(ids.some((id: string) => /^boot-storm\/ceph_[ab]\/32$/.test(id)), 'the boot storm from RBD is reported (measured or not)')

@@ -8,20 +8,29 @@
 //       COUNT image creates (POST BASE/v2/images, or BASE itself if it ends in /create)
 //       over CONCURRENCY keep-alive connections; the new ids go to IDS_FILE.
 //   node dist/bench/clients/http-load.js delete BASE IDS_FILE CONCURRENCY DEADLINE_MS
+//   node dist/bench/clients/http-load.js latency PLAN_FILE
+//       the requests of PLAN_FILE ({url, warmup: [headers], timed: [headers]}) one after the
+//       other over one keep-alive connection; prints each timed request's status and ms.
+//
+// With BENCH_AUTH_TOKEN set, create and delete send X-Auth-Token instead of the identity headers.
 
 import { Agent, request } from 'node:http'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { IDENTITY_HEADERS } from './api.js'
+import { percentile } from '../util/percentile.js'
 
 interface Reply { status: number, bytes: number, body: string, ttfbMs: number, totalMs: number, error?: string }
 
-function send (url: URL, method: string, agent: Agent | false, body: string | undefined, keepBody: boolean, deadline: number): Promise<Reply> {
+const AUTH_HEADERS: Record<string, string> = process.env.BENCH_AUTH_TOKEN !== undefined ? { 'X-Auth-Token': process.env.BENCH_AUTH_TOKEN } : IDENTITY_HEADERS
+
+function send (url: URL, method: string, agent: Agent | false, body: string | undefined, keepBody: boolean, deadline: number,
+  requestHeaders: Record<string, string> = AUTH_HEADERS): Promise<Reply> {
   return new Promise((resolve) => {
     const started = performance.now()
     let ttfbMs = 0
     let bytes = 0
     let text = ''
-    const headers: Record<string, string> = { ...IDENTITY_HEADERS }
+    const headers: Record<string, string> = { ...requestHeaders }
     if (body !== undefined) { headers['Content-Type'] = 'application/json'; headers['Content-Length'] = String(Buffer.byteLength(body)) }
     const done = (status: number, error?: string): void => {
       clearTimeout(timer)
@@ -38,12 +47,6 @@ function send (url: URL, method: string, agent: Agent | false, body: string | un
     req.on('error', (err) => done(0, err.message))
     req.end(body)
   })
-}
-
-function percentile (values: number[], p: number): number {
-  if (values.length === 0) return NaN
-  const sorted = [...values].sort((a, b) => a - b)
-  return sorted[Math.min(sorted.length - 1, Math.ceil(p / 100 * sorted.length) - 1)]
 }
 
 async function storm (url: string, clients: number, deadlineMs: number): Promise<unknown> {
@@ -110,11 +113,33 @@ async function remove (base: string, idsFile: string, concurrency: number, deadl
   return { deleted: ids.length - failed, failed }
 }
 
+interface LatencyPlan { url: string, warmup: Array<Record<string, string>>, timed: Array<Record<string, string>> }
+
+/** Sequential requests on one kept-alive connection: the warm-ups, then the timed ones. */
+async function latency (planFile: string): Promise<unknown> {
+  const plan = JSON.parse(readFileSync(planFile, 'utf8')) as LatencyPlan
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 })
+  const url = new URL(plan.url)
+  const deadline = Date.now() + 600_000
+  const warmupStatuses: number[] = []
+  for (const headers of plan.warmup) warmupStatuses.push((await send(url, 'GET', agent, undefined, false, deadline, headers)).status)
+  const ms: number[] = []
+  const statuses: number[] = []
+  for (const headers of plan.timed) {
+    const r = await send(url, 'GET', agent, undefined, false, deadline, headers)
+    ms.push(r.totalMs)
+    statuses.push(r.error !== undefined ? 0 : r.status)
+  }
+  agent.destroy()
+  return { warmupStatuses, ms, statuses }
+}
+
 async function main (): Promise<void> {
   const [mode, ...args] = process.argv.slice(2)
   let result: unknown
   if (mode === 'storm') result = await storm(args[0], Number(args[1]), Number(args[2]))
   else if (mode === 'create') result = await create(args[0], Number(args[1]), Number(args[2]), args[3], Number(args[4]))
+  else if (mode === 'latency') result = await latency(args[0])
   else if (mode === 'delete') result = await remove(args[0], args[1], Number(args[2]), Number(args[3]))
   else throw new Error(`unknown mode ${mode}`)
   process.stdout.write(JSON.stringify(result) + '\n')

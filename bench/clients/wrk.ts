@@ -5,7 +5,14 @@ import { IDENTITY_HEADERS } from './api.js'
 import { describeFailure, runCommand } from '../util/process.js'
 import type { RunOutcome } from '../measure.js'
 
-export interface WrkRun { url: string, connections: number, durationSec: number, keepAlive: boolean }
+export interface WrkRun {
+  url: string
+  connections: number
+  durationSec: number
+  keepAlive: boolean
+  /** request headers (default: the trusted identity headers) */
+  headers?: Record<string, string>
+}
 
 const REQUEST_TIMEOUT_SEC = 30
 
@@ -37,7 +44,7 @@ export function parseWrk (out: string): { rps: number, p50Ms: number, p99Ms: num
 }
 
 export async function runWrk (run: WrkRun): Promise<RunOutcome> {
-  const headers = Object.entries(IDENTITY_HEADERS).flatMap(([k, v]) => ['-H', `${k}: ${v}`])
+  const headers = Object.entries(run.headers ?? IDENTITY_HEADERS).flatMap(([k, v]) => ['-H', `${k}: ${v}`])
   if (!run.keepAlive) headers.push('-H', 'Connection: close')
   const threads = Math.min(run.connections, 2)
   const r = await runCommand('wrk', ['-t', String(threads), '-c', String(run.connections), '-d', `${run.durationSec}s`,

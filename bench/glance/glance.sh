@@ -2,15 +2,21 @@
 # Run the real OpenStack Glance (Debian 12's glance-api 25.1.0) beside Glint for benchmarks.
 #
 #   glance.sh install                      apt-get install glance-api (+ psycopg2, rbd bindings) if missing
-#   glance.sh start [--port 9393] [--workdir DIR] [--file-dir DIR] [--rbd-store SPEC]...
+#   glance.sh start [--port 9393] [--workdir DIR] [--file-dir DIR] [--rbd-store SPEC]... [--keystone URL]
 #                    SPEC = ID=CONF[,pool=images][,user=admin][,keyring=FILE][,chunk=8]: this
 #                    rbd store instead of the test clusters' ceph_a / ceph_b
+#                    --keystone URL: Keystone tokens (keystonemiddleware) instead of trusted headers
 #   glance.sh stop [--workdir DIR]
 #   glance.sh status [--port 9393] [--workdir DIR]
 #
-# No Keystone: a trusted-headers paste pipeline (Glance's own ContextMiddleware) plus a tiny
-# filter that fills X-Identity-Status/X-Roles/X-Project-Id/X-User-Id with defaults when a
-# client (glanceclient, openstacksdk) does not send them.
+# No Keystone by default: a trusted-headers paste pipeline (Glance's own ContextMiddleware) plus
+# a tiny filter that fills X-Identity-Status/X-Roles/X-Project-Id/X-User-Id with defaults when a
+# client (glanceclient, openstacksdk) does not send them. With --keystone URL (e.g. the test
+# Keystone, http://127.0.0.1:5000/v3): Debian's stock keystone pipeline (keystonemiddleware's
+# auth_token, delay_auth_decision = true, then ContextMiddleware), validating tokens as the
+# service user glance/glance of project service (test/keystone/keystone.sh makes it), with
+# keystonemiddleware's defaults: no memcached_servers, so each worker process caches validated
+# tokens in its own memory for token_cache_time = 300 s.
 #
 # Environment:
 #   GLINT_CEPH_DIR   test Ceph clusters root (default /tmp/glint-ceph); the rbd stores ceph_a /
@@ -32,6 +38,7 @@ PORT_GIVEN=0
 WORKDIR=/tmp/glint-bench/glance
 FILE_DIR=""
 RBD_STORE_SPECS=()
+KEYSTONE_URL=""
 CEPH_DIR="${GLINT_CEPH_DIR:-/tmp/glint-ceph}"
 DB_SERVER_URL="${GLANCE_DB_URL:-postgresql://postgres@127.0.0.1:5432}"
 DB_NAME="${GLANCE_DB_NAME:-glance_bench}"
@@ -45,7 +52,7 @@ log() { printf 'glance.sh: %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
 usage() {
-  sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'
   exit "${1:-2}"
 }
 
@@ -60,6 +67,8 @@ parse_options() {
       --file-dir=*) FILE_DIR="${1#*=}"; shift ;;
       --rbd-store) RBD_STORE_SPECS+=("${2:?--rbd-store needs a value}"); shift 2 ;;
       --rbd-store=*) RBD_STORE_SPECS+=("${1#*=}"); shift ;;
+      --keystone) KEYSTONE_URL="${2:?--keystone needs a URL}"; shift 2 ;;
+      --keystone=*) KEYSTONE_URL="${1#*=}"; shift ;;
       -h|--help) usage 0 ;;
       *) die "unknown option: $1" ;;
     esac
@@ -264,8 +273,7 @@ ${GLANCE_EXTRA_DEFAULTS:-}
 
 [paste_deploy]
 config_file = $PASTE_FILE
-# Selects [pipeline:glance-api-trusted]: trusted X-* identity headers, no Keystone.
-flavor = trusted
+$(paste_flavor)
 
 [database]
 connection = postgresql+psycopg2://${DB_SERVER_URL#postgresql://}/$DB_NAME
@@ -294,6 +302,7 @@ filesystem_store_datadir = $WORKDIR/staging
 [os_glance_tasks_store]
 filesystem_store_datadir = $WORKDIR/tasks
 EOF
+  if [[ -n $KEYSTONE_URL ]]; then write_keystone_authtoken >>"$CONF_FILE"; fi
   while read -r id conf pool user chunk keyring; do
     [[ -n $id ]] || continue
     cat >>"$CONF_FILE" <<EOF
@@ -314,13 +323,50 @@ EOF
   log "stores: $backends"
 }
 
-# The stock pipeline minus keystonemiddleware's authtoken, plus our defaults filter before
-# Glance's ContextMiddleware.
+paste_flavor() {
+  if [[ -n $KEYSTONE_URL ]]; then
+    printf '%s\n' '# Selects [pipeline:glance-api-keystone]: Keystone tokens through keystonemiddleware.' 'flavor = keystone'
+  else
+    printf '%s\n' '# Selects [pipeline:glance-api-trusted]: trusted X-* identity headers, no Keystone.' 'flavor = trusted'
+  fi
+}
+
+# As test/tempest/run.sh configures Glint: the service user glance of project service.
+# auth_url without /v3: keystoneauth discovers the version, as in a stock deployment.
+write_keystone_authtoken() {
+  local root=${KEYSTONE_URL%/}
+  root=${root%/v3}
+  cat <<EOF
+
+[keystone_authtoken]
+www_authenticate_uri = $root
+auth_url = $root
+auth_type = password
+username = glance
+password = glance
+project_name = service
+user_domain_name = Default
+project_domain_name = Default
+# No memcached_servers: keystonemiddleware's in-process cache, one per worker process,
+# token_cache_time = 300 s (its default).
+EOF
+}
+
+# Two pipelines: the stock keystone one (as Debian's /etc/glance/glance-api-paste.ini has it)
+# and the stock one minus keystonemiddleware's authtoken, plus our defaults filter before
+# Glance's ContextMiddleware. [paste_deploy] flavor picks one.
 write_paste_ini() {
   cat >"$PASTE_FILE" <<'EOF'
-# Written by bench/glance/glance.sh. Selected with [paste_deploy] flavor = trusted.
+# Written by bench/glance/glance.sh. Selected with [paste_deploy] flavor = trusted or keystone.
 [pipeline:glance-api-trusted]
 pipeline = cors healthcheck http_proxy_to_wsgi versionnegotiation osprofiler identitydefaults context rootapp
+
+[pipeline:glance-api-keystone]
+pipeline = cors healthcheck http_proxy_to_wsgi versionnegotiation osprofiler authtoken context rootapp
+
+[filter:authtoken]
+paste.filter_factory = keystonemiddleware.auth_token:filter_factory
+delay_auth_decision = true
 
 [composite:rootapp]
 paste.composite_factory = glance.api:root_app_factory

@@ -29,7 +29,7 @@ export function spread (f: Figure | undefined, unit = ''): string {
 const EXTRA_NAMES: Record<string, string> = {
   p50_ms: 'p50 ms', p99_ms: 'p99 ms', non2xx: 'non-2xx', socket_errors: 'socket errors',
   errors: 'errors', p50_s: 'p50 s', p99_s: 'p99 s', ttfb_p50_s: 'TTFB p50 s',
-  cpu_s_per_gib: 'own CPU-s/GiB', osd_cpu_s_per_gib: 'OSD CPU-s/GiB'
+  cpu_s_per_gib: 'own CPU-s/GiB', osd_cpu_s_per_gib: 'OSD CPU-s/GiB', max_ms: 'max ms', keystone_cpu_s: 'Keystone CPU-s'
 }
 
 export function extras (s: Subject): string {

@@ -2,20 +2,15 @@
 // asks of the service all day. The baseline serves the very JSON Glint returned from a
 // trivial node:http server, so it shows this machine's limit for that response size.
 
-import { join } from 'node:path'
-import { readFileSync, writeFileSync } from 'node:fs'
 import { caseResult, type CaseResult, type RunOutcome, type SubjectRecorder } from '../measure.js'
 import { getText } from '../clients/api.js'
 import { runWrk, wrkAvailable } from '../clients/wrk.js'
-import { benchScript } from '../util/paths.js'
-import { describeFailure, runCommand } from '../util/process.js'
 import type { Target } from '../targets/target.js'
-import { baselineRecorder, rotate, targetRecorder, type BenchContext, type Scenario } from './context.js'
+import { baselineRecorder, rotate, targetRecorder, type Scenario } from './context.js'
+import { CREATE_CONCURRENCY, createImages, deleteImages } from './images.js'
 
 const LIMITS = [25, 1000]
 const CONNECTIONS = [1, 64]
-const CREATE_CONCURRENCY = 8
-const CREATE_DEADLINE_MS = 10 * 60_000
 
 interface ListCase { id: string, title: string, limit: number, connections: number, keepAlive: boolean, recorders: Map<string, SubjectRecorder> }
 
@@ -107,24 +102,4 @@ export const listing: Scenario = {
       for (const [target, ids] of created) await deleteImages(ctx, target.url, ids)
     }
   }
-}
-
-interface CreateResult { created: number, errors: number, perSecond: number, firstError?: string, ids: string[] }
-
-async function createImages (ctx: BenchContext, url: string, count: number): Promise<CreateResult> {
-  const idsFile = join(ctx.workDir, `ids-${Date.now()}-${Math.random().toString(16).slice(2)}.txt`)
-  const r = await runCommand(process.execPath, [benchScript('clients/http-load.js'), 'create', url, String(count),
-    String(CREATE_CONCURRENCY), idsFile, String(CREATE_DEADLINE_MS)], { timeoutMs: CREATE_DEADLINE_MS + 30_000 })
-  if (r.code !== 0) throw new Error(describeFailure('create client', r))
-  const result = JSON.parse(r.stdout)
-  return { ...result, ids: readFileSync(idsFile, 'utf8').split('\n').filter(Boolean) }
-}
-
-async function deleteImages (ctx: BenchContext, base: string, ids: string[]): Promise<void> {
-  if (ids.length === 0) return
-  const idsFile = join(ctx.workDir, `delete-${Date.now()}.txt`)
-  writeFileSync(idsFile, ids.join('\n'))
-  const r = await runCommand(process.execPath, [benchScript('clients/http-load.js'), 'delete', base, idsFile,
-    String(CREATE_CONCURRENCY), String(CREATE_DEADLINE_MS)], { timeoutMs: CREATE_DEADLINE_MS + 30_000, cleanup: true })
-  if (r.code !== 0) ctx.log(`cleanup: ${describeFailure('delete client', r)}`)
 }

@@ -1,7 +1,8 @@
 // The real Glance beside Glint, through bench/glance/glance.sh: Debian's glance-api (installed
 // when missing), its own database on the same PostgreSQL, the same file directory, every Ceph
-// cluster that answers, trusted-header identity, workers = cores. Started and stopped by PID
-// (glance.sh keeps it in the workdir's pid file).
+// cluster that answers, trusted-header identity (or Keystone tokens through keystonemiddleware,
+// with `keystoneUrl`), workers = cores. Started and stopped by PID (glance.sh keeps it in the
+// workdir's pid file).
 
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -18,7 +19,16 @@ const INSTALL_TIMEOUT_MS = 20 * 60_000
 const START_TIMEOUT_MS = 6 * 60_000
 const PG_SERVER = process.env.GLINT_BENCH_PG_URL ?? 'postgresql://postgres@127.0.0.1:5432'
 
-export interface GlanceSetup { workDir: string, fileDir: string, clusters: Cluster[], log: (msg: string) => void }
+export interface GlanceSetup {
+  workDir: string
+  fileDir: string
+  clusters: Cluster[]
+  log: (msg: string) => void
+  /** Keystone's URL: glance.sh start --keystone (flavor = keystone) */
+  keystoneUrl?: string
+  /** the directory under workDir (default glance): one per Glance of a run */
+  name?: string
+}
 
 async function glanceVersion (): Promise<string> {
   const r = await runCommand('dpkg-query', ['-W', '-f=${Version}', 'glance-api'], { timeoutMs: 10_000 })
@@ -34,7 +44,7 @@ export async function startGlance (setup: GlanceSetup): Promise<Target> {
   const install = await runCommand(GLANCE_SCRIPT, ['install'], { timeoutMs: INSTALL_TIMEOUT_MS })
   if (install.code !== 0) throw new Error(describeFailure('glance.sh install', install))
 
-  const workDir = join(setup.workDir, 'glance')
+  const workDir = join(setup.workDir, setup.name ?? 'glance')
   const port = await freePort()
   // A fresh database per benchmark run, so the listing sees exactly the images it made.
   const env = { GLANCE_DB_URL: PG_SERVER, GLANCE_DB_NAME: `glance_bench_${randomBytes(4).toString('hex')}` }
@@ -46,7 +56,8 @@ export async function startGlance (setup: GlanceSetup): Promise<Target> {
   // The same RBD stores Glint gets, spelled as --ceph spells them.
   const rbdStores = setup.clusters.filter((c) => c.up).flatMap((c) => ['--rbd-store',
     [`${c.storeId}=${c.conf}`, `pool=${c.pool}`, `user=${c.user}`, `chunk=${c.chunkMiB}`, ...(c.keyring !== undefined ? [`keyring=${c.keyring}`] : [])].join(',')])
-  const start = await runCommand(GLANCE_SCRIPT, ['start', '--port', String(port), '--workdir', workDir, '--file-dir', setup.fileDir, ...rbdStores],
+  const keystone = setup.keystoneUrl !== undefined ? ['--keystone', setup.keystoneUrl] : []
+  const start = await runCommand(GLANCE_SCRIPT, ['start', '--port', String(port), '--workdir', workDir, '--file-dir', setup.fileDir, ...rbdStores, ...keystone],
     { timeoutMs: START_TIMEOUT_MS, env })
   const stop = async (): Promise<void> => {
     await runCommand(GLANCE_SCRIPT, ['stop', '--workdir', workDir], { timeoutMs: 60_000, cleanup: true })
@@ -58,6 +69,12 @@ export async function startGlance (setup: GlanceSetup): Promise<Target> {
   }
   const pid = Number(readFileSync(join(workDir, 'glance-api.pid'), 'utf8').trim())
   const url = `http://127.0.0.1:${port}`
+  const logFile = join(workDir, 'glance-api.log')
+  if (setup.keystoneUrl !== undefined) {
+    // /v2/info/stores wants a token now: the stores as configured
+    const stores = ['fast', ...setup.clusters.filter((c) => c.up).map((c) => c.storeId)]
+    return { role: 'glance', label: `Glance ${await glanceVersion()} (keystonemiddleware)`, url, pid, stores, logFile, stop }
+  }
   let stores: string[]
   try {
     stores = await listStoreIds(url)
@@ -65,5 +82,5 @@ export async function startGlance (setup: GlanceSetup): Promise<Target> {
     await stop()
     throw err
   }
-  return { role: 'glance', label: `Glance ${await glanceVersion()}`, url, pid, stores, logFile: join(workDir, 'glance-api.log'), stop }
+  return { role: 'glance', label: `Glance ${await glanceVersion()}`, url, pid, stores, logFile, stop }
 }

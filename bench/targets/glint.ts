@@ -1,6 +1,8 @@
 // Glint for benchmarks: the compiled server with a glance-api.conf naming the same stores
-// Glance gets (the file directory and every Ceph cluster that is up), trusted-header identity,
-// and a throwaway database on the local PostgreSQL.
+// Glance gets (the file directory and every Ceph cluster that is up), trusted-header identity
+// (or, with `keystoneUrl`, Keystone tokens validated as the service user glance, as
+// bench/glance/glance.sh --keystone configures Glance), and a throwaway database on the local
+// PostgreSQL.
 
 import { spawn } from 'node:child_process'
 import { mkdirSync, openSync, closeSync, readFileSync, writeFileSync } from 'node:fs'
@@ -18,9 +20,24 @@ const PG_SERVER = process.env.GLINT_BENCH_PG_URL ?? 'postgresql://postgres@127.0
 const START_TIMEOUT_MS = 60_000
 const STOP_GRACE_MS = 30_000
 
-export interface GlintSetup { workDir: string, fileDir: string, clusters: Cluster[] }
+export interface GlintSetup {
+  workDir: string
+  fileDir: string
+  clusters: Cluster[]
+  /** Keystone's URL (with or without /v3): flavor = keystone instead of trusted-auth */
+  keystoneUrl?: string
+  /** the directory under workDir (default glint): one per Glint of a run */
+  name?: string
+}
 
-export function glintConfig (port: number, fileDir: string, clusters: Cluster[], databaseUrl: string): string {
+/** [keystone_authtoken] as keystonemiddleware reads it, for the test Keystone's service user. */
+export function keystoneAuthtoken (keystoneUrl: string): string[] {
+  const root = keystoneUrl.replace(/\/v3\/?$/, '')
+  return ['[keystone_authtoken]', `auth_url = ${root}`, `www_authenticate_uri = ${root}`, 'auth_type = password',
+    'username = glance', 'password = glance', 'project_name = service', 'user_domain_name = Default', 'project_domain_name = Default']
+}
+
+export function glintConfig (port: number, fileDir: string, clusters: Cluster[], databaseUrl: string, keystoneUrl?: string): string {
   const rbd = clusters.filter((c) => c.up)
   const backends = ['fast:file', ...rbd.map((c) => `${c.storeId}:rbd`)].join(', ')
   const lines = [
@@ -41,7 +58,9 @@ export function glintConfig (port: number, fileDir: string, clusters: Cluster[],
     lines.push('', `[${c.storeId}]`, `rbd_store_ceph_conf = ${c.conf}`, `rbd_store_user = ${c.user}`,
       `rbd_store_pool = ${c.pool}`, `rbd_store_chunk_size = ${c.chunkMiB}`, ...(c.keyring !== undefined ? [`rbd_store_keyring = ${c.keyring}`] : []))
   }
-  lines.push('', '[paste_deploy]', 'flavor = trusted-auth', '', '[database]', `connection = ${databaseUrl}`, '')
+  lines.push('', '[paste_deploy]', `flavor = ${keystoneUrl === undefined ? 'trusted-auth' : 'keystone'}`, '', '[database]', `connection = ${databaseUrl}`)
+  if (keystoneUrl !== undefined) lines.push('', ...keystoneAuthtoken(keystoneUrl))
+  lines.push('')
   return lines.join('\n')
 }
 
@@ -51,7 +70,7 @@ async function withAdmin<T> (fn: (sql: postgres.Sql) => Promise<T>): Promise<T> 
 }
 
 export async function startGlint (setup: GlintSetup): Promise<Target> {
-  const dir = join(setup.workDir, 'glint')
+  const dir = join(setup.workDir, setup.name ?? 'glint')
   mkdirSync(dir, { recursive: true })
   mkdirSync(setup.fileDir, { recursive: true })
   const database = `glint_bench_${randomBytes(4).toString('hex')}`
@@ -62,7 +81,7 @@ export async function startGlint (setup: GlintSetup): Promise<Target> {
 
   const port = await freePort()
   const confFile = join(dir, 'glance-api.conf')
-  writeFileSync(confFile, glintConfig(port, setup.fileDir, setup.clusters, `${PG_SERVER}/${database}`))
+  writeFileSync(confFile, glintConfig(port, setup.fileDir, setup.clusters, `${PG_SERVER}/${database}`, setup.keystoneUrl))
   const logFile = join(dir, 'glint.log')
   const logFd = openSync(logFile, 'a')
   const env: Record<string, string | undefined> = { ...process.env, GLINT_PORT: String(port), GLINT_DATA_DIR: join(dir, 'data') }
@@ -94,5 +113,8 @@ export async function startGlint (setup: GlintSetup): Promise<Target> {
     await sleep(200)
   }
   const version = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')).version as string
-  return { role: 'glint', label: `Glint ${version}`, url, pid, stores: await listStoreIds(url), logFile, stop }
+  if (setup.keystoneUrl === undefined) return { role: 'glint', label: `Glint ${version}`, url, pid, stores: await listStoreIds(url), logFile, stop }
+  // /v2/info/stores wants a token now: the stores as configured
+  const stores = ['fast', ...setup.clusters.filter((c) => c.up).map((c) => c.storeId)]
+  return { role: 'glint', label: `Glint ${version} (flavor keystone)`, url, pid, stores, logFile, stop }
 }
