@@ -1,6 +1,7 @@
 # Glint's librbd addon. Optional: when the librbd/librados headers are missing (or
 # `-Dhas_rbd=0` is passed) only src/addon.cc is built, and the addon exports
 # { hasRbd: false } so that `npm install` never fails for want of librbd-dev.
+# copy_native (src/copy.cc, no librbd) is the upload path's memcpy into shared buffers.
 {
   "variables": {
     "has_rbd%": "<!(test -f /usr/include/rbd/librbd.h -a -f /usr/include/rados/librados.h && echo 1 || echo 0)"
@@ -20,5 +21,10 @@
         "libraries": ["-lrbd", "-lrados"]
       }]
     ]
+  }, {
+    "target_name": "copy_native",
+    "defines": ["NAPI_VERSION=8"],
+    "cflags_cc": ["-std=c++17", "-O2", "-Wall", "-Wextra"],
+    "sources": ["src/copy.cc"]
   }]
 }
