@@ -3,6 +3,7 @@
 
 import { Piscina } from 'piscina'
 import { mkdirSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import type { StoreConfig } from '../config/load.js'
 import { unwrapOutcome, type StoreTask, type WorkerInit } from '../workers/protocol.js'
 import { storeTraffic, watchPool, type StoreTraffic } from '../metrics/registry.js'
@@ -40,6 +41,7 @@ export interface StoreSet {
 const WORKER_FILE = new URL('../workers/store-worker.js', import.meta.url).href
 
 export function createStores (configs: StoreConfig[], defaultId: string, httpConfig?: StoreConfig, stagingConfig?: StoreConfig): StoreSet {
+  requireRbdAddon(configs)
   const stores = configs.map((config) => createStore(config, config.id === defaultId))
   const http = httpConfig === undefined ? undefined : createStore(httpConfig, false)
   const staging = stagingConfig === undefined ? undefined : createStore(stagingConfig, false)
@@ -58,6 +60,19 @@ export function createStores (configs: StoreConfig[], defaultId: string, httpCon
 }
 
 interface StoreImpl extends Store { pool: Piscina }
+
+/**
+ * An rbd store needs the librbd addon. Checked here, before any worker starts: a worker that
+ * fails to build its backend takes its whole pool (and the process) down at the first request.
+ */
+function requireRbdAddon (configs: StoreConfig[]): void {
+  const rbdStore = configs.find((c) => c.type === 'rbd')
+  if (rbdStore === undefined) return
+  const addon = createRequire(import.meta.url)('../../../native/index.cjs') as { available: boolean, reason?: string }
+  if (!addon.available) {
+    throw Object.assign(new Error(`[${rbdStore.id}] is an rbd store, but the librbd addon is unavailable: ${addon.reason ?? 'not built'} (install librbd-dev and librados-dev, then run node native/build.cjs)`), { code: 'GLINT_RBD_UNAVAILABLE' })
+  }
+}
 
 function createStore (config: StoreConfig, isDefault: boolean): StoreImpl {
   if (config.type === 'file') mkdirSync(config.file!.dir, { recursive: true })
