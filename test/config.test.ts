@@ -39,3 +39,12 @@ t.test('environment: an empty variable is unset, a malformed one stops the start
   await t.rejects(startGlint({ env: { GLINT_PORT: 'http' } }), /GLINT_PORT must be a port number, got http/)
   await t.rejects(startGlint({ env: { GLINT_PORT: '70000' } }), /GLINT_PORT must be at most 65535, got 70000/)
 })
+
+t.test('import plugins: image_conversion is read, others reported, a bad output_format stops the start', async (t) => {
+  await t.rejects(startGlint({ config: "[image_import_opts]\nimage_import_plugins = ['image_conversion']\n[image_conversion]\noutput_format = vhd\n" }),
+    /line 4: \[image_conversion\] output_format must be one of raw, qcow2, vmdk, not vhd/)
+  const glint = await startGlint({ config: "[image_import_opts]\nimage_import_plugins = ['image_conversion', 'inject_image_metadata']\n[image_conversion]\noutput_format = raw\n" })
+  t.teardown(() => glint.stop())
+  const warning = glint.output().split('\n').find((line) => line.includes('options Glint does not use were ignored'))
+  t.same(JSON.parse(warning ?? '{}').options, ['[image_import_opts] image_import_plugins: inject_image_metadata'], 'the plugin Glint lacks is reported, image_conversion is not')
+})

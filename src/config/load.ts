@@ -8,7 +8,8 @@ import { NOTIFIER_DRIVERS, type NotifierConfig } from '../notifier/notifier.js'
 import { IniSyntaxError, parseOsloIni, type ParsedConfig } from './oslo-ini.js'
 import {
   TASK_OPTIONS, DATABASE_OPTIONS, DEFAULT_OPTIONS, FILE_STORE_OPTIONS, GLANCE_STORE_OPTIONS, IMAGE_FORMAT_OPTIONS, IMPORT_FILTERING_OPTIONS, KEYSTONE_AUTHTOKEN_OPTIONS,
-  LEGACY_STORE_OPTIONS, NOTIFICATIONS_OPTIONS, OSLO_LIMIT_OPTIONS, OSLO_MIDDLEWARE_OPTIONS, PASTE_OPTIONS, POLICY_OPTIONS, RBD_STORE_OPTIONS, type OptionSpec
+  LEGACY_STORE_OPTIONS, NOTIFICATIONS_OPTIONS, OSLO_LIMIT_OPTIONS, OSLO_MIDDLEWARE_OPTIONS, PASTE_OPTIONS, POLICY_OPTIONS, RBD_STORE_OPTIONS, type OptionSpec,
+  IMAGE_IMPORT_OPTIONS, IMAGE_CONVERSION_OPTIONS, OUTPUT_FORMATS, type OutputFormat
 } from './options.js'
 import { nodeHashName, supportedHashAlgorithms } from './hash-algorithms.js'
 
@@ -95,6 +96,8 @@ export interface Config {
   importMethods: string[]
   /** [task] task_time_to_live: hours a finished task is kept */
   taskTtlHours: number
+  /** the image_conversion import plugin ([image_import_opts], [image_conversion]); undefined: off */
+  imageConversion?: { outputFormat: OutputFormat }
   defaultStore: string
   databaseUrl?: string
   dbPoolSize: number
@@ -181,6 +184,8 @@ export function loadConfig (configFile: string | undefined, env: NodeJS.ProcessE
   const osloPolicy = reader.section(sectionOf('oslo_policy'), 'oslo_policy', POLICY_OPTIONS, ignored)
   const filtering = reader.section(sectionOf('import_filtering_opts'), 'import_filtering_opts', IMPORT_FILTERING_OPTIONS, ignored)
   const taskSection = reader.section(sectionOf('task'), 'task', TASK_OPTIONS, ignored)
+  const importPlugins = reader.section(sectionOf('image_import_opts'), 'image_import_opts', IMAGE_IMPORT_OPTIONS, ignored)
+  const imageConversion = readImageConversion(importPlugins, sectionOf('image_conversion'), reader, where, ignored)
   const stagingSection = reader.section(sectionOf('os_glance_staging_store'), 'os_glance_staging_store', FILE_STORE_OPTIONS, ignored)
 
   // An empty variable (`DATABASE_URL= npm start`) means unset, as in a shell's own tests.
@@ -226,7 +231,7 @@ export function loadConfig (configFile: string | undefined, env: NodeJS.ProcessE
     : undefined
 
   const importMethods = importMethodsOf(defaults.enabled_import_methods as string[], `${where}: line ${reader.lineOf('DEFAULT', 'enabled_import_methods')}`, notices)
-  const knownSections = new Set(['DEFAULT', 'task', 'os_glance_staging_store', 'glance_store', 'database', 'paste_deploy', 'image_format', 'oslo_middleware', 'oslo_policy', 'oslo_messaging_notifications', 'import_filtering_opts', ...(keystone !== undefined ? ['keystone_authtoken'] : []), ...(unifiedLimits !== undefined ? ['oslo_limit'] : []), ...stores.map((s) => s.id.toLowerCase())])
+  const knownSections = new Set(['DEFAULT', 'task', 'image_import_opts', ...(imageConversion !== undefined ? ['image_conversion'] : []), 'os_glance_staging_store', 'glance_store', 'database', 'paste_deploy', 'image_format', 'oslo_middleware', 'oslo_policy', 'oslo_messaging_notifications', 'import_filtering_opts', ...(keystone !== undefined ? ['keystone_authtoken'] : []), ...(unifiedLimits !== undefined ? ['oslo_limit'] : []), ...stores.map((s) => s.id.toLowerCase())])
   for (const name of Object.keys(parsed.sections)) {
     if (!knownSections.has(name)) ignored.push(`[${name}]`)
   }
@@ -294,6 +299,7 @@ export function loadConfig (configFile: string | undefined, env: NodeJS.ProcessE
     uploadLeaseSec: defaults.upload_lease_timeout as number,
     fanout: { windowBytes: (defaults.fanout_window_mb as number) * 1024 * 1024, totalBytes: (defaults.fanout_memory_mb as number) * 1024 * 1024 },
     imageCache: imageCacheOf(paste.flavor as string | undefined, defaults, `${where}: line ${reader.lineOf('paste_deploy', 'flavor')}`),
+    imageConversion,
     imageFormat: {
       requireMatch: imageFormat.require_image_format_match as boolean,
       vmdkAllowedTypes: imageFormat.vmdk_allowed_types as string[]
@@ -641,4 +647,21 @@ function rbdStore (id: string, s: Section): StoreConfig {
       writers: s.rbd_store_writers as number
     }
   }
+}
+
+/**
+ * image_import_plugins, as Glance lists them (`['image_conversion']` or a plain list); the
+ * plugins Glint does not have are reported with the other unsupported options.
+ */
+function readImageConversion (importOpts: Record<string, unknown>, conversionSection: Section, reader: OptionReader,
+  where: string, ignored: string[]): { outputFormat: OutputFormat } | undefined {
+  const plugins = (importOpts.image_import_plugins as string[]).map((p) => p.replace(/^[\s[\]'"]+|[\s[\]'"]+$/g, '')).filter((p) => p !== '')
+  for (const p of plugins) if (p !== 'image_conversion') ignored.push(`[image_import_opts] image_import_plugins: ${p}`)
+  if (!plugins.includes('image_conversion')) return undefined
+  const conversion = reader.section(conversionSection, 'image_conversion', IMAGE_CONVERSION_OPTIONS, ignored)
+  const outputFormat = conversion.output_format as string
+  if (!(OUTPUT_FORMATS as readonly string[]).includes(outputFormat)) {
+    throw new ConfigError(`${where}: line ${reader.lineOf('image_conversion', 'output_format')}: [image_conversion] output_format must be one of ${OUTPUT_FORMATS.join(', ')}, not ${outputFormat}`)
+  }
+  return { outputFormat: outputFormat as OutputFormat }
 }

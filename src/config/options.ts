@@ -73,6 +73,20 @@ export const TASK_OPTIONS: Record<string, OptionSpec> = {
   task_time_to_live: { type: 'int', default: 48, min: 0 }
 }
 
+/** [image_import_opts]: the import plugins Glance runs on staged data; Glint has image_conversion. */
+export const IMAGE_IMPORT_OPTIONS: Record<string, OptionSpec> = {
+  image_import_plugins: { type: 'list', default: [] }
+}
+
+/** What the image_conversion plugin may write (Glance's choices). */
+export const OUTPUT_FORMATS = ['raw', 'qcow2', 'vmdk'] as const
+export type OutputFormat = typeof OUTPUT_FORMATS[number]
+
+/** [image_conversion]: read when image_conversion is among the import plugins. */
+export const IMAGE_CONVERSION_OPTIONS: Record<string, OptionSpec> = {
+  output_format: { type: 'string', default: 'raw' }
+}
+
 export const GLANCE_STORE_OPTIONS: Record<string, OptionSpec> = {
   default_backend: { type: 'string' }
 }

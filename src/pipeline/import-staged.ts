@@ -8,11 +8,18 @@
 // Staging on one gateway and importing through another works when the gateways share the
 // staging directory ([os_glance_staging_store] filesystem_store_datadir on shared storage):
 // the staged file is found by the image id there, whichever gateway runs the task.
+//
+// With the image_conversion plugin on, the staged image is converted first (Glance's checks,
+// src/stores/conversion.ts) into a file beside the staged one, which the copies then read:
+// the original stays untouched until the task ends, so a gateway that takes the task over
+// converts again from it.
 
+import { rm, stat } from 'node:fs/promises'
 import { pathToFileURL } from 'node:url'
 import { join } from 'node:path'
 import { addLocation, findImage, type ImageRecord } from '../registry/images.js'
 import { changeImportState, type TaskRow } from '../registry/tasks.js'
+import { ConversionError, convertStaged } from '../stores/conversion.js'
 import { copyImageData } from '../stores/copy.js'
 import { storeFailure } from '../stores/image-data.js'
 import type { UploadResult } from '../workers/protocol.js'
@@ -23,8 +30,12 @@ import { downloadToStaging, type Staged } from './web-download.js'
 export async function importStaged (job: ImportJob): Promise<TaskRow> {
   const { ctx, task } = job
   const staging = ctx.stores.staging!
-  const stagedUrl = pathToFileURL(join(staging.config.file!.dir, task.image_id)).href
+  const stagedPath = join(staging.config.file!.dir, task.image_id)
+  const stagedUrl = pathToFileURL(stagedPath).href
+  const conversion = ctx.config.imageConversion
+  const convertedPath = conversion !== undefined ? `${stagedPath}.${conversion.outputFormat}` : undefined
   const removeStaged = async (): Promise<void> => {
+    if (convertedPath !== undefined) await rm(convertedPath, { force: true })
     await staging.run({ op: 'delete', imageId: task.image_id, url: stagedUrl }).catch((err) => {
       if ((err as { code?: string }).code !== 'ENOENT') ctx.log.warn({ err, imageId: task.image_id }, 'could not remove the staged data')
     })
@@ -57,11 +68,29 @@ export async function importStaged (job: ImportJob): Promise<TaskRow> {
   }
   if (job.takeover) await purgeLeftovers(job, job.stores)
 
+  let source = { url: stagedUrl, diskFormat: image.disk_format }
+  if (conversion !== undefined) {
+    try {
+      const converted = await convertStaged(stagedPath, image.disk_format ?? '', {
+        outputFormat: conversion.outputFormat,
+        vmdkAllowedTypes: ctx.config.imageFormat.vmdkAllowedTypes,
+        maxVirtualSize: ctx.config.imageSizeCap
+      })
+      if (converted.converted) {
+        source = { url: pathToFileURL(converted.path).href, diskFormat: converted.diskFormat }
+        staged = { size: (await stat(converted.path)).size, virtualSize: converted.virtualSize }
+      } else staged = { ...staged, virtualSize: converted.virtualSize }
+    } catch (err) {
+      if (!(err instanceof ConversionError)) throw err
+      return await fail(`Image conversion failed: ${err.message}`, job.stores)
+    }
+  }
+
   const copies = await Promise.allSettled(job.stores.map(async (id) => {
     const to = ctx.stores.get(id)
     if (to === undefined) throw new Error(`store ${id} is not configured on this gateway`)
     try {
-      return await copyImageData(staging, stagedUrl, to, ctx.hashers, { id: image.id, size: staged.size, hashAlgo: image.os_hash_algo ?? ctx.config.hashingAlgorithm })
+      return await copyImageData(staging, source.url, to, ctx.hashers, { id: image.id, size: staged.size, hashAlgo: image.os_hash_algo ?? ctx.config.hashingAlgorithm })
     } catch (err) {
       throw new Error(storeFailure(to, err).message)
     }
@@ -93,7 +122,7 @@ export async function importStaged (job: ImportJob): Promise<TaskRow> {
     finished = await whileHeld(job, async (tx) => {
       gone = (await tx`select 1 from images where id = ${image.id} and not deleted for update`).length === 0
       if (gone) return await finishIn(tx, job, 'failure', 'Image has been deleted, aborting import.')
-      if (ok) await activate(tx, image, kept, staged)
+      if (ok) await activate(tx, image, kept, staged, source.diskFormat)
       else {
         await tx`update images set status = 'queued', size = null, virtual_size = null, updated_at = now()
           where id = ${image.id} and status = 'importing'`
@@ -117,11 +146,14 @@ export async function importStaged (job: ImportJob): Promise<TaskRow> {
 }
 
 async function activate (tx: Parameters<Parameters<typeof whileHeld>[1]>[0], image: ImageRecord,
-  kept: Array<{ store: string, copy: UploadResult }>, staged: Staged): Promise<void> {
+  kept: Array<{ store: string, copy: UploadResult }>, staged: Staged, diskFormat: string | null): Promise<void> {
+  // a converted image is what Glance's plugin leaves: the new disk format, in a bare container
+  const converted = diskFormat !== image.disk_format
   const first = kept[0].copy
   // in store order: `stores` then reads as the sorted list clients (tempest's waiter) compare with
   for (const { store, copy } of [...kept].sort((a, b) => a.store < b.store ? -1 : 1)) await addLocation(tx, image.id, { store, url: copy.url, metadata: { ...copy.metadata, store } })
   await tx`update images set status = 'active', size = ${first.size}, virtual_size = ${staged.virtualSize},
+      disk_format = ${diskFormat}, container_format = ${converted ? 'bare' : image.container_format},
       checksum = ${first.checksum}, os_hash_algo = ${first.osHashAlgo}, os_hash_value = ${first.osHashValue}, updated_at = now()
     where id = ${image.id} and status = 'importing'`
 }
