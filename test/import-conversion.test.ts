@@ -37,10 +37,16 @@ const VMDK = readFileSync(path('disk.vmdk'))
 // an empty qcow2 of a 64 MiB disk: a few hundred KiB, whose raw form is 64 MiB
 qemuImg('create', '-f', 'qcow2', path('big.qcow2'), '64M')
 const BIG_QCOW2 = readFileSync(path('big.qcow2'))
+// the unsafe shapes of CVE-2022-47951 and CVE-2024-32498: a backing file, an external data file
+qemuImg('create', '-f', 'qcow2', '-b', '/etc/hostname', '-F', 'raw', path('backing.qcow2'), '64M')
+qemuImg('create', '-f', 'raw', path('data.raw'), '1M')
+qemuImg('create', '-f', 'qcow2', '-o', `data_file=${path('data.raw')}`, path('datafile.qcow2'), '1M')
+const UNSAFE: Record<string, Buffer> = { '/backing.qcow2': readFileSync(path('backing.qcow2')), '/datafile.qcow2': readFileSync(path('datafile.qcow2')) }
 
 async function webServer (): Promise<{ port: number, close: () => Promise<void> }> {
   const server = http.createServer((req, res) => {
-    if (req.url === '/disk.qcow2') { res.writeHead(200, { 'Content-Length': QCOW2.length }); res.end(QCOW2); return }
+    const body = req.url === '/disk.qcow2' ? QCOW2 : UNSAFE[req.url ?? '']
+    if (body !== undefined) { res.writeHead(200, { 'Content-Length': body.length }); res.end(body); return }
     res.writeHead(404); res.end()
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
@@ -171,4 +177,30 @@ t.test('a refused conversion fails the task and leaves nothing behind', async (t
   const big = await createImage(glint, { name: 'too big once raw', disk_format: 'qcow2', container_format: 'bare' })
   t.equal(await stageAndImport(glint, big, BIG_QCOW2, 'local'), 202, 'a small qcow2 of a 64 MiB disk is staged under a 32 MiB cap')
   await refusedWith(big, /image_size_cap/, 'a converted image larger than image_size_cap')
+})
+
+t.test('unsafe qcow2 files are refused on stage and on web-download, never active', async (t) => {
+  const db = await createDatabase()
+  const staging = mkdtempSync(join(tmpdir(), 'glint-conversion-staging-'))
+  const web = await webServer()
+  t.teardown(async () => { await web.close(); rmSync(staging, { recursive: true, force: true }); await db.drop() })
+  const glint = await startGlint({ databaseUrl: db.url, config: config({ dbUrl: db.url, staging, webPort: web.port, ceph: false }) })
+  t.teardown(() => glint.stop())
+  for (const [file, why] of [['/backing.qcow2', /backing file/], ['/datafile.qcow2', /data file/]] as const) {
+    const staged = await createImage(glint, { name: `stage ${file}`, disk_format: 'qcow2', container_format: 'bare' })
+    const put = await glint.request('PUT', `/v2/images/${staged.id}/stage`, { body: UNSAFE[file], headers: { 'Content-Type': 'application/octet-stream' } })
+    t.equal(put.status, 400, `${file} staged: 400`)
+    t.match(put.text, why, `${file} staged: the answer says why`)
+    t.equal((await glint.request('GET', `/v2/images/${staged.id}`)).json.status, 'queued', `${file} staged: the image stays queued`)
+
+    const fetched = await createImage(glint, { name: `web ${file}`, disk_format: 'qcow2', container_format: 'bare' })
+    const uri = `http://127.0.0.1:${web.port}${file}`
+    t.equal((await glint.request('POST', `/v2/images/${fetched.id}/import`, { json: { method: { name: 'web-download', uri }, stores: ['local'] } })).status, 202)
+    const done = await settle(glint, fetched.id)
+    t.same([done.status, done.os_glance_failed_import], ['queued', 'local'], `${file} by web-download: the task fails, the image is queued`)
+    const [task] = (await glint.request('GET', `/v2/images/${fetched.id}/tasks`)).json.tasks
+    t.match(task.message, why, `${file} by web-download: the task says why`)
+  }
+  t.same(readdirSync(staging), [], 'nothing left in staging')
+  t.same(readdirSync(join(glint.dataDir, 'images')), [], 'nothing in the store')
 })
