@@ -180,8 +180,12 @@ async function removeImage (pool: Pool, imageId: string): Promise<void> {
   try {
     image = await pool.open(imageId)
   } catch (err) {
-    if ((err as { code?: string }).code === 'ENOENT') return
-    throw err
+    if ((err as { code?: string }).code !== 'ENOENT') throw err
+    // Not there, or half there: a writer killed inside rbd_create leaves the image listed
+    // (its id object and directory entry) without a header, which opens as ENOENT;
+    // rbd_remove cleans that up, and answers ENOENT when there is nothing at all.
+    await pool.remove(imageId).catch((e) => { if ((e as { code?: string }).code !== 'ENOENT') throw e })
+    return
   }
   try {
     const snapshots = await image.snapList()
