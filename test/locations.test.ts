@@ -201,3 +201,68 @@ t.test('rbd:// locations of a real clone', { skip: clustersMissing() }, async (t
   t.equal((await glint.request('DELETE', `/v2/images/${snapshot.id}`)).status, 204)
   t.equal((await glint.request('DELETE', `/v2/images/${parent.id}`)).status, 204, 'no clone is left on the parent')
 })
+
+t.test('location_strategy: which location is direct_url and read first', async (t) => {
+  const web = await httpServer()
+  t.teardown(() => { web.server.close() })
+  const url = `http://127.0.0.1:${web.port}/image.raw`
+  const config = (strategy: string): string => `[DEFAULT]
+enabled_backends = local:file, web:http
+show_multiple_locations = true
+show_image_direct_url = true
+${strategy}
+[glance_store]
+default_backend = local
+[local]
+filesystem_store_datadir = {dataDir}/images
+[import_filtering_opts]
+allowed_hosts = 127.0.0.1
+allowed_ports = ${web.port}
+`
+  // an image in the file store, then the same bytes at an http location after it
+  const fileThenHttp = async (glint: Glint): Promise<string> => {
+    const image = await createImage(glint, { disk_format: 'raw', container_format: 'bare' })
+    t.equal((await glint.request('PUT', `/v2/images/${image.id}/file`, { headers: { 'Content-Type': 'application/octet-stream' }, body: DATA })).status, 204)
+    const r = await patch(glint, image.id, [{ op: 'add', path: '/locations/-', value: { url, metadata: {}, validation_data: { os_hash_algo: 'sha512', os_hash_value: sha512(DATA) } } }])
+    t.equal(r.status, 200)
+    t.same(r.json.locations.map((l: any) => l.metadata.store), ['local', 'web'], 'locations keep the order they were added in')
+    return image.id
+  }
+
+  t.test('location_order (the default): the first added', async (t) => {
+    const glint = await startGlint({ config: config('') })
+    t.teardown(() => glint.stop())
+    const id = await fileThenHttp(glint)
+    const image = (await glint.request('GET', `/v2/images/${id}`)).json
+    t.match(image.direct_url, /^file:\/\//)
+    web.asked.length = 0
+    const down = await download(glint.url, `/v2/images/${id}/file`)
+    t.equal(down.digest.sha512, sha512(DATA))
+    t.same(web.asked, [], 'read from the file store, the http server not asked')
+  })
+
+  t.test('store_type with http before file: the http location, wherever it is in the list', async (t) => {
+    const glint = await startGlint({ config: config("location_strategy = store_type\n[store_type_location_strategy]\nstore_type_preference = ['http', 'file']") })
+    t.teardown(() => glint.stop())
+    const id = await fileThenHttp(glint)
+    const image = (await glint.request('GET', `/v2/images/${id}`)).json
+    t.equal(image.direct_url, url)
+    t.same(image.locations.map((l: any) => l.metadata.store), ['local', 'web'], 'the locations list itself is not reordered')
+    web.asked.length = 0
+    const down = await download(glint.url, `/v2/images/${id}/file`)
+    t.equal(down.digest.sha512, sha512(DATA))
+    t.ok(web.asked.includes('GET /image.raw'), 'read from the http location')
+  })
+
+  t.test('store_type with only file preferred: file first, the others after it', async (t) => {
+    const glint = await startGlint({ config: config('location_strategy = store_type\n[store_type_location_strategy]\nstore_type_preference = file') })
+    t.teardown(() => glint.stop())
+    const id = await fileThenHttp(glint)
+    t.match((await glint.request('GET', `/v2/images/${id}`)).json.direct_url, /^file:\/\//)
+  })
+
+  t.test('an unknown strategy stops the start', async (t) => {
+    await t.rejects(startGlint({ config: config('location_strategy = fastest') }),
+      /line 5: \[DEFAULT\] location_strategy must be one of location_order, store_type, not fastest/)
+  })
+})

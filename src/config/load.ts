@@ -9,8 +9,9 @@ import { IniSyntaxError, parseOsloIni, type ParsedConfig } from './oslo-ini.js'
 import {
   TASK_OPTIONS, DATABASE_OPTIONS, DEFAULT_OPTIONS, FILE_STORE_OPTIONS, GLANCE_STORE_OPTIONS, IMAGE_FORMAT_OPTIONS, IMPORT_FILTERING_OPTIONS, KEYSTONE_AUTHTOKEN_OPTIONS,
   LEGACY_STORE_OPTIONS, NOTIFICATIONS_OPTIONS, OSLO_LIMIT_OPTIONS, OSLO_MIDDLEWARE_OPTIONS, PASTE_OPTIONS, POLICY_OPTIONS, RBD_STORE_OPTIONS, type OptionSpec,
-  IMAGE_IMPORT_OPTIONS, IMAGE_CONVERSION_OPTIONS, OUTPUT_FORMATS, type OutputFormat
+  IMAGE_IMPORT_OPTIONS, IMAGE_CONVERSION_OPTIONS, OUTPUT_FORMATS, type OutputFormat, STORE_TYPE_LOCATION_OPTIONS
 } from './options.js'
+import { LOCATION_STRATEGIES, locationStrategy, type LocationStrategy } from '../domain/location-strategy.js'
 import { nodeHashName, supportedHashAlgorithms } from './hash-algorithms.js'
 
 export interface FileStoreConfig { dir: string, chunkSize: number, thin: boolean, directIo: boolean }
@@ -84,6 +85,8 @@ export interface Config {
   userStorageQuota: number
   showImageDirectUrl: boolean
   showMultipleLocations: boolean
+  /** location_strategy (and store_type_preference): the order locations are read in */
+  locationStrategy: LocationStrategy
   /** the stores that take data (uploads, copies) */
   stores: StoreConfig[]
   /** the read-only http store (`NAME:http` in enabled_backends, or `http` in [glance_store] stores): http locations are accepted */
@@ -230,8 +233,16 @@ export function loadConfig (configFile: string | undefined, env: NodeJS.ProcessE
     ? readUnifiedLimits(reader.section(sectionOf('oslo_limit'), 'oslo_limit', OSLO_LIMIT_OPTIONS, ignored), where)
     : undefined
 
+  const strategyName = defaults.location_strategy as string
+  if (!(LOCATION_STRATEGIES as readonly string[]).includes(strategyName)) {
+    throw new ConfigError(`${where}: line ${reader.lineOf('DEFAULT', 'location_strategy')}: [DEFAULT] location_strategy must be one of ${LOCATION_STRATEGIES.join(', ')}, not ${strategyName}`)
+  }
+  const storeTypeSection = strategyName === 'store_type'
+    ? reader.section(sectionOf('store_type_location_strategy'), 'store_type_location_strategy', STORE_TYPE_LOCATION_OPTIONS, ignored)
+    : undefined
+  const strategy = locationStrategy(strategyName as typeof LOCATION_STRATEGIES[number], (storeTypeSection?.store_type_preference as string[] | undefined) ?? [])
   const importMethods = importMethodsOf(defaults.enabled_import_methods as string[], `${where}: line ${reader.lineOf('DEFAULT', 'enabled_import_methods')}`, notices)
-  const knownSections = new Set(['DEFAULT', 'task', 'image_import_opts', ...(imageConversion !== undefined ? ['image_conversion'] : []), 'os_glance_staging_store', 'glance_store', 'database', 'paste_deploy', 'image_format', 'oslo_middleware', 'oslo_policy', 'oslo_messaging_notifications', 'import_filtering_opts', ...(keystone !== undefined ? ['keystone_authtoken'] : []), ...(unifiedLimits !== undefined ? ['oslo_limit'] : []), ...stores.map((s) => s.id.toLowerCase())])
+  const knownSections = new Set(['DEFAULT', 'task', 'image_import_opts', ...(imageConversion !== undefined ? ['image_conversion'] : []), ...(storeTypeSection !== undefined ? ['store_type_location_strategy'] : []), 'os_glance_staging_store', 'glance_store', 'database', 'paste_deploy', 'image_format', 'oslo_middleware', 'oslo_policy', 'oslo_messaging_notifications', 'import_filtering_opts', ...(keystone !== undefined ? ['keystone_authtoken'] : []), ...(unifiedLimits !== undefined ? ['oslo_limit'] : []), ...stores.map((s) => s.id.toLowerCase())])
   for (const name of Object.keys(parsed.sections)) {
     if (!knownSections.has(name)) ignored.push(`[${name}]`)
   }
@@ -262,6 +273,7 @@ export function loadConfig (configFile: string | undefined, env: NodeJS.ProcessE
     userStorageQuota: defaults.user_storage_quota as number,
     showImageDirectUrl: defaults.show_image_direct_url as boolean,
     showMultipleLocations: defaults.show_multiple_locations as boolean,
+    locationStrategy: strategy,
     stores,
     httpStore,
     importFiltering,

@@ -20,6 +20,8 @@ export const DEFAULT_OPTIONS: Record<string, OptionSpec> = {
   user_storage_quota: { type: 'size', default: 0 },
   show_image_direct_url: { type: 'bool', default: false },
   show_multiple_locations: { type: 'bool', default: false },
+  // which location is read first and is direct_url: location_order or store_type
+  location_strategy: { type: 'string', default: 'location_order' },
   enabled_backends: { type: 'dict' },
   image_property_quota: { type: 'int', default: 128 },
   image_tag_quota: { type: 'int', default: 128 },
@@ -71,6 +73,11 @@ export const DEFAULT_OPTIONS: Record<string, OptionSpec> = {
 // [task]: how long a finished import task is kept (hours)
 export const TASK_OPTIONS: Record<string, OptionSpec> = {
   task_time_to_live: { type: 'int', default: 48, min: 0 }
+}
+
+/** [store_type_location_strategy]: read when location_strategy = store_type. */
+export const STORE_TYPE_LOCATION_OPTIONS: Record<string, OptionSpec> = {
+  store_type_preference: { type: 'list', default: [] }
 }
 
 /** [image_import_opts]: the import plugins Glance runs on staged data; Glint has image_conversion. */

@@ -5,6 +5,7 @@ import type { Config } from '../config/load.js'
 import type { Identity } from '../identity.js'
 import type { ImageRecord } from '../registry/images.js'
 import { IMAGE_PROPERTIES, violation } from './schemas.js'
+import { orderedLocations } from './location-strategy.js'
 
 /** Set only by the server: present in a request body they answer 403. */
 export const READ_ONLY = new Set(['status', 'checksum', 'size', 'virtual_size', 'created_at', 'updated_at', 'os_hash_algo', 'os_hash_value'])
@@ -48,8 +49,8 @@ export function formatImage (image: ImageRecord, config: Config, who: Identity):
   const hideLocations = image.status === 'deactivated' && !who.isAdmin
   const locations = hideLocations ? [] : image.locations
   if (config.showMultipleLocations) out.locations = locations.map((l) => ({ url: l.url, metadata: l.metadata }))
-  if (config.showImageDirectUrl && locations.length > 0) out.direct_url = locations[0].url
-  // in the order the copies were made, as Glance lists them (direct_url is the first)
+  // the location read first (location_strategy); `locations` and `stores` keep the order the copies were made in
+  if (config.showImageDirectUrl && locations.length > 0) out.direct_url = orderedLocations(locations, config.locationStrategy)[0].url
   if (image.locations.length > 0) out.stores = image.locations.map((l) => l.store).join(',')
   return out
 }

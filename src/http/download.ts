@@ -6,6 +6,7 @@ import { Errors } from '../errors.js'
 import type { Exchange } from './exchange.js'
 import { run, targetImage } from '../pipeline/index.js'
 import { storeFailure } from '../stores/image-data.js'
+import { orderedLocations } from '../domain/location-strategy.js'
 
 export interface ByteRange { start: number, end: number }
 
@@ -68,7 +69,7 @@ export async function sendImageData (ex: Exchange, ctx: AppContext): Promise<voi
   }
   // this node's cached copy first; a copy that fails before a byte went out falls back to the stores
   const cached = await ctx.imageCache?.lookup(image)
-  const sources = image.locations.map((location) => ({ store: ctx.stores.get(location.store), url: location.url }))
+  const sources = orderedLocations(image.locations, ctx.config.locationStrategy).map((location) => ({ store: ctx.stores.get(location.store), url: location.url }))
   if (cached !== undefined) sources.unshift(cached)
 
   let lastError: unknown

@@ -9,6 +9,7 @@ import { changeImportState, type TaskRow } from '../registry/tasks.js'
 import { copyImageData } from '../stores/copy.js'
 import { storeFailure } from '../stores/image-data.js'
 import { admitImport } from './quota.js'
+import { orderedLocations } from '../domain/location-strategy.js'
 import { dropLock, failImport, finishIn, MiB, purgeLeftovers, TaskLost, whileHeld, type ImportJob } from './import-job.js'
 
 export async function copyImage (job: ImportJob): Promise<TaskRow> {
@@ -25,7 +26,7 @@ export async function copyImage (job: ImportJob): Promise<TaskRow> {
   const holding = new Set(image.locations.map((l) => l.store))
   const todo = job.stores.filter((id) => !holding.has(id))
   if (job.takeover) await purgeLeftovers(job, todo)
-  const source = image.locations[0]
+  const source = orderedLocations(image.locations, ctx.config.locationStrategy)[0]
   const from = ctx.stores.get(source.store)
   const failures: string[] = []
 
