@@ -125,7 +125,7 @@ t.test('the file is read as oslo.config reads it', async (t) => {
 /** Options of the sample Glint honours (README, "Configuration"); everything else must be reported. */
 const HONOURED = new Set([
   '[DEFAULT] bind_host', '[DEFAULT] bind_port', '[DEFAULT] workers', '[DEFAULT] image_size_cap', '[DEFAULT] user_storage_quota',
-  '[DEFAULT] show_image_direct_url', '[DEFAULT] show_multiple_locations', '[DEFAULT] enabled_backends', '[DEFAULT] image_property_quota',
+  '[DEFAULT] show_image_direct_url', '[DEFAULT] show_multiple_locations', '[DEFAULT] location_strategy', '[DEFAULT] enabled_backends', '[DEFAULT] image_property_quota',
   '[DEFAULT] image_tag_quota', '[DEFAULT] image_member_quota', '[DEFAULT] image_location_quota', '[DEFAULT] limit_param_default', '[DEFAULT] api_limit_max',
   '[DEFAULT] public_endpoint', '[DEFAULT] client_socket_timeout', '[DEFAULT] hashing_algorithm', '[DEFAULT] debug',
   // the image cache's (it is on only with a +caching flavor, as in Glance)
