@@ -9,7 +9,7 @@ import { IniSyntaxError, parseOsloIni, type ParsedConfig } from './oslo-ini.js'
 import {
   TASK_OPTIONS, DATABASE_OPTIONS, DEFAULT_OPTIONS, FILE_STORE_OPTIONS, GLANCE_STORE_OPTIONS, IMAGE_FORMAT_OPTIONS, IMPORT_FILTERING_OPTIONS, KEYSTONE_AUTHTOKEN_OPTIONS,
   LEGACY_STORE_OPTIONS, NOTIFICATIONS_OPTIONS, OSLO_LIMIT_OPTIONS, OSLO_MIDDLEWARE_OPTIONS, PASTE_OPTIONS, POLICY_OPTIONS, RBD_STORE_OPTIONS, type OptionSpec,
-  IMAGE_IMPORT_OPTIONS, IMAGE_CONVERSION_OPTIONS, OUTPUT_FORMATS, type OutputFormat, STORE_TYPE_LOCATION_OPTIONS
+  IMAGE_IMPORT_OPTIONS, IMAGE_CONVERSION_OPTIONS, GLANCE_DOWNLOAD_PROPERTIES_OPTIONS, OUTPUT_FORMATS, type OutputFormat, STORE_TYPE_LOCATION_OPTIONS
 } from './options.js'
 import { LOCATION_STRATEGIES, locationStrategy, type LocationStrategy } from '../domain/location-strategy.js'
 import { nodeHashName, supportedHashAlgorithms } from './hash-algorithms.js'
@@ -97,6 +97,8 @@ export interface Config {
   staging: StoreConfig
   /** enabled_import_methods, in the operator's order */
   importMethods: string[]
+  /** [glance_download_properties] extra_properties: the name prefixes of the properties glance-download copies */
+  glanceDownloadProperties: string[]
   /** [task] task_time_to_live: hours a finished task is kept */
   taskTtlHours: number
   /** the image_conversion import plugin ([image_import_opts], [image_conversion]); undefined: off */
@@ -187,6 +189,7 @@ export function loadConfig (configFile: string | undefined, env: NodeJS.ProcessE
   const osloPolicy = reader.section(sectionOf('oslo_policy'), 'oslo_policy', POLICY_OPTIONS, ignored)
   const filtering = reader.section(sectionOf('import_filtering_opts'), 'import_filtering_opts', IMPORT_FILTERING_OPTIONS, ignored)
   const taskSection = reader.section(sectionOf('task'), 'task', TASK_OPTIONS, ignored)
+  const glanceDownload = reader.section(sectionOf('glance_download_properties'), 'glance_download_properties', GLANCE_DOWNLOAD_PROPERTIES_OPTIONS, ignored)
   const importPlugins = reader.section(sectionOf('image_import_opts'), 'image_import_opts', IMAGE_IMPORT_OPTIONS, ignored)
   const imageConversion = readImageConversion(importPlugins, sectionOf('image_conversion'), reader, where, ignored)
   const stagingSection = reader.section(sectionOf('os_glance_staging_store'), 'os_glance_staging_store', FILE_STORE_OPTIONS, ignored)
@@ -241,8 +244,8 @@ export function loadConfig (configFile: string | undefined, env: NodeJS.ProcessE
     ? reader.section(sectionOf('store_type_location_strategy'), 'store_type_location_strategy', STORE_TYPE_LOCATION_OPTIONS, ignored)
     : undefined
   const strategy = locationStrategy(strategyName as typeof LOCATION_STRATEGIES[number], (storeTypeSection?.store_type_preference as string[] | undefined) ?? [])
-  const importMethods = importMethodsOf(defaults.enabled_import_methods as string[], `${where}: line ${reader.lineOf('DEFAULT', 'enabled_import_methods')}`, notices)
-  const knownSections = new Set(['DEFAULT', 'task', 'image_import_opts', ...(imageConversion !== undefined ? ['image_conversion'] : []), ...(storeTypeSection !== undefined ? ['store_type_location_strategy'] : []), 'os_glance_staging_store', 'glance_store', 'database', 'paste_deploy', 'image_format', 'oslo_middleware', 'oslo_policy', 'oslo_messaging_notifications', 'import_filtering_opts', ...(keystone !== undefined ? ['keystone_authtoken'] : []), ...(unifiedLimits !== undefined ? ['oslo_limit'] : []), ...stores.map((s) => s.id.toLowerCase())])
+  const importMethods = importMethodsOf(defaults.enabled_import_methods as string[], `${where}: line ${reader.lineOf('DEFAULT', 'enabled_import_methods')}`)
+  const knownSections = new Set(['DEFAULT', 'task', 'image_import_opts', 'glance_download_properties', ...(imageConversion !== undefined ? ['image_conversion'] : []), ...(storeTypeSection !== undefined ? ['store_type_location_strategy'] : []), 'os_glance_staging_store', 'glance_store', 'database', 'paste_deploy', 'image_format', 'oslo_middleware', 'oslo_policy', 'oslo_messaging_notifications', 'import_filtering_opts', ...(keystone !== undefined ? ['keystone_authtoken'] : []), ...(unifiedLimits !== undefined ? ['oslo_limit'] : []), ...stores.map((s) => s.id.toLowerCase())])
   for (const name of Object.keys(parsed.sections)) {
     if (!knownSections.has(name)) ignored.push(`[${name}]`)
   }
@@ -279,6 +282,7 @@ export function loadConfig (configFile: string | undefined, env: NodeJS.ProcessE
     importFiltering,
     staging: fileStore('os_glance_staging_store', stagingSection, resolve(dataDir, 'staging')),
     importMethods,
+    glanceDownloadProperties: (glanceDownload.extra_properties as string[]).filter((p) => p !== ''),
     taskTtlHours: taskSection.task_time_to_live as number,
     defaultStore,
     // SQLAlchemy's driver suffix (postgresql+psycopg2://) means nothing to a libpq-style client
@@ -595,18 +599,18 @@ function legacyStores (glanceStore: Section, ignored: string[], dataDir: string)
   throw new ConfigError(`[glance_store] default_store = ${type}: Glint supports file and rbd stores`)
 }
 
-export const IMPORT_METHODS = ['glance-direct', 'web-download', 'copy-image']
+/** Glance's four; glance-download is offered only when listed (it is not in Glance's default list). */
+export const IMPORT_METHODS = ['glance-direct', 'web-download', 'copy-image', 'glance-download']
 
 /**
  * enabled_import_methods as Glance's ListOpt(bounds=True, quotes) reads it: `[a,b]` or `a, b`,
- * items optionally quoted. glance-download is Glance's too but not Glint's: reported, left out.
+ * items optionally quoted.
  */
-function importMethodsOf (raw: string[], line: string, notices: string[]): string[] {
+function importMethodsOf (raw: string[], line: string): string[] {
   const items = raw.join(',').replace(/^\s*\[/, '').replace(/\]\s*$/, '').split(',')
     .map((s) => s.trim().replace(/^(['"])(.*)\1$/, '$2')).filter(Boolean)
   const methods: string[] = []
   for (const item of items) {
-    if (item === 'glance-download') { notices.push('[DEFAULT] enabled_import_methods: glance-download is not supported by Glint and is not offered'); continue }
     if (!IMPORT_METHODS.includes(item)) throw new ConfigError(`${line}: [DEFAULT] enabled_import_methods: ${item} is not one of ${IMPORT_METHODS.join(', ')}`)
     if (!methods.includes(item)) methods.push(item)
   }

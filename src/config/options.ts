@@ -70,6 +70,14 @@ export const DEFAULT_OPTIONS: Record<string, OptionSpec> = {
   enabled_import_methods: { type: 'list', default: ['glance-direct', 'web-download', 'copy-image'] }
 }
 
+/**
+ * [glance_download_properties]: which of the source image's properties glance-download copies
+ * (a property is copied when its name starts with one of these; Glance's default list).
+ */
+export const GLANCE_DOWNLOAD_PROPERTIES_OPTIONS: Record<string, OptionSpec> = {
+  extra_properties: { type: 'list', default: ['hw_', 'trait:', 'os_distro', 'os_secure_boot', 'os_type'] }
+}
+
 // [task]: how long a finished import task is kept (hours)
 export const TASK_OPTIONS: Record<string, OptionSpec> = {
   task_time_to_live: { type: 'int', default: 48, min: 0 }

@@ -58,8 +58,20 @@ export function authLayer (opts: AuthOptions): Authenticate {
       userDomainId: headers['x-user-domain-id'],
       projectDomainId: headers['x-project-domain-id'],
       domainId: headers['x-domain-id'],
+      serviceCatalog: catalogOf(headers['x-service-catalog']),
       authToken: headers['x-auth-token']
     }
+  }
+}
+
+/** X-Service-Catalog as keystonemiddleware sets it (the token's catalog as JSON); glance-download reads it. */
+function catalogOf (header: string | undefined): Identity['serviceCatalog'] {
+  if (header === undefined || header === '') return undefined
+  try {
+    const catalog = JSON.parse(header)
+    return Array.isArray(catalog) ? catalog : undefined
+  } catch {
+    return undefined
   }
 }
 

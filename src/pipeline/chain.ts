@@ -45,6 +45,7 @@ import type { ListQuery } from '../domain/list-query.js'
 import type { PatchOp } from '../domain/json-patch.js'
 import type { Store } from '../stores/stores.js'
 import type { Upload, UploadLayer, UploadSink } from './lifecycle.js'
+import type { RemoteCredentials } from './glance-download.js'
 
 /** What a patch of /locations saves: the new list (if still on `expected`) and the columns it sets (status, size, hashes). */
 export interface LocationSave { save: NonNullable<ImageChanges['locations']>, columns: Record<string, unknown> }
@@ -56,6 +57,8 @@ export interface LocationSave { save: NonNullable<ImageChanges['locations']>, co
  */
 export interface ImportRequest {
   method: string, body: Record<string, unknown>, storeHeader?: string, stores: string[], mustSucceed: boolean
+  /** glance-download: the caller's token and the remote endpoint, recorded beside the task (never in its input) */
+  credentials?: RemoteCredentials
 }
 
 /** Each operation's own fields, and what the innermost layer (the registry) resolves. */

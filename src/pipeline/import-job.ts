@@ -6,6 +6,7 @@
 import type { TransactionSql } from 'postgres'
 import type { AppContext } from '../context.js'
 import { changeImportState, finishTask, holdsTask, type ImportState, type TaskRow } from '../registry/tasks.js'
+import { dropCredentials } from './glance-download.js'
 
 export interface ImportJob {
   readonly ctx: AppContext
@@ -59,6 +60,7 @@ export async function finishIn (tx: TransactionSql, job: ImportJob, status: 'suc
   const finished = await finishTask(tx, job.task.id, job.ctx.gateway.id, status, message,
     status === 'success' ? { image_id: job.task.image_id } : null, job.ctx.config.taskTtlHours)
   if (finished === undefined) throw new TaskLost(job.task.id)
+  if (job.method === 'glance-download') await dropCredentials(tx, job.task.id)
   return finished
 }
 

@@ -1,5 +1,6 @@
-// glance-direct and web-download: the image's data in the staging store (staged by PUT
-// .../stage, or downloaded by the task first) is streamed into every target store at once,
+// glance-direct, web-download and glance-download: the image's data in the staging store
+// (staged by PUT .../stage, or downloaded by the task first; glance-download reads the source
+// image's record first, src/pipeline/glance-download.ts) is streamed into every target store at once,
 // each copy hashed on its way in; the copies must agree. Then, in the transaction that ends
 // the task: the locations, the image `active` with its size and hashes (when every store
 // succeeded, or at least one did and all_stores_must_succeed is false), or else the image back
@@ -26,6 +27,7 @@ import type { UploadResult } from '../workers/protocol.js'
 import { admitImport } from './quota.js'
 import { dropLock, failImport, finishIn, MiB, purgeLeftovers, TaskLost, whileHeld, type ImportJob } from './import-job.js'
 import { downloadToStaging, type Staged } from './web-download.js'
+import { asRemote, copyProperties, remoteImage, RemoteImageError, type RemoteImage } from './glance-download.js'
 
 export async function importStaged (job: ImportJob): Promise<TaskRow> {
   const { ctx, task } = job
@@ -46,26 +48,37 @@ export async function importStaged (job: ImportJob): Promise<TaskRow> {
     return finished
   }
 
-  const image = await findImage(ctx.sql, task.image_id)
-  if (image === undefined) return await fail('Image has been deleted, aborting import.', [])
-  if (image.status !== 'importing') return await fail(`Image ${image.id} is ${image.status}, not importing`, job.stores)
+  const found = await findImage(ctx.sql, task.image_id)
+  if (found === undefined) return await fail('Image has been deleted, aborting import.', [])
+  if (found.status !== 'importing') return await fail(`Image ${found.id} is ${found.status}, not importing`, job.stores)
   try {
-    await admitImport(ctx, task.owner, job.method, image)
+    await admitImport(ctx, task.owner, job.method, found)
   } catch (err) {
     return await fail((err as Error).message, [])
   }
 
-  let staged: Staged = { size: image.size ?? 0, virtualSize: image.virtual_size }
-  if (job.method === 'web-download') {
+  let staged: Staged = { size: found.size ?? 0, virtualSize: found.virtual_size }
+  let described: ImageRecord = found
+  let remote: RemoteImage | undefined
+  if (job.method === 'web-download' || job.method === 'glance-download') {
     if (job.takeover) await purgeLeftovers(job, [staging.id])
+    let uri = String(task.input?.import_req?.method?.uri ?? '')
     try {
-      staged = await downloadToStaging(job, image, String(task.input?.import_req?.method?.uri ?? ''))
+      if (job.method === 'glance-download') {
+        remote = await remoteImage(job)
+        uri = remote.fileUrl
+        // the data is inspected (and stored) as the source's formats say
+        described = asRemote(found, remote)
+      }
+      staged = await downloadToStaging(job, described, uri, remote?.headers)
     } catch (err) {
       if (err instanceof TaskLost) throw err
       // Glance's download revert: every store failed, nothing was staged
-      return await fail(`Failed to download ${String(task.input?.import_req?.method?.uri)}: ${(err as Error).message}`, job.stores)
+      if (err instanceof RemoteImageError) return await fail(err.message, job.stores)
+      return await fail(`Failed to download ${uri}: ${(err as Error).message}`, job.stores)
     }
   }
+  const image = described
   if (job.takeover) await purgeLeftovers(job, job.stores)
 
   let source = { url: stagedUrl, diskFormat: image.disk_format }
@@ -122,7 +135,7 @@ export async function importStaged (job: ImportJob): Promise<TaskRow> {
     finished = await whileHeld(job, async (tx) => {
       gone = (await tx`select 1 from images where id = ${image.id} and not deleted for update`).length === 0
       if (gone) return await finishIn(tx, job, 'failure', 'Image has been deleted, aborting import.')
-      if (ok) await activate(tx, image, kept, staged, source.diskFormat)
+      if (ok) await activate(tx, image, kept, staged, source.diskFormat, remote)
       else {
         await tx`update images set status = 'queued', size = null, virtual_size = null, updated_at = now()
           where id = ${image.id} and status = 'importing'`
@@ -146,14 +159,16 @@ export async function importStaged (job: ImportJob): Promise<TaskRow> {
 }
 
 async function activate (tx: Parameters<Parameters<typeof whileHeld>[1]>[0], image: ImageRecord,
-  kept: Array<{ store: string, copy: UploadResult }>, staged: Staged, diskFormat: string | null): Promise<void> {
+  kept: Array<{ store: string, copy: UploadResult }>, staged: Staged, diskFormat: string | null, remote?: RemoteImage): Promise<void> {
   // a converted image is what Glance's plugin leaves: the new disk format, in a bare container
   const converted = diskFormat !== image.disk_format
   const first = kept[0].copy
   // in store order: `stores` then reads as the sorted list clients (tempest's waiter) compare with
   for (const { store, copy } of [...kept].sort((a, b) => a.store < b.store ? -1 : 1)) await addLocation(tx, image.id, { store, url: copy.url, metadata: { ...copy.metadata, store } })
-  await tx`update images set status = 'active', size = ${first.size}, virtual_size = ${staged.virtualSize},
+  const moved = await tx`update images set status = 'active', size = ${first.size}, virtual_size = ${staged.virtualSize},
       disk_format = ${diskFormat}, container_format = ${converted ? 'bare' : image.container_format},
       checksum = ${first.checksum}, os_hash_algo = ${first.osHashAlgo}, os_hash_value = ${first.osHashValue}, updated_at = now()
     where id = ${image.id} and status = 'importing'`
+  // glance-download: the source's properties, with the data they describe
+  if (moved.count === 1 && remote !== undefined) await copyProperties(tx, image.id, remote)
 }

@@ -21,7 +21,8 @@ const MAX_ATTEMPTS = 5
 const METHODS: Record<string, (job: ImportJob) => Promise<TaskRow>> = {
   'copy-image': copyImage,
   'glance-direct': importStaged,
-  'web-download': importStaged
+  'web-download': importStaged,
+  'glance-download': importStaged
 }
 
 export interface ImportTasks {

@@ -12,6 +12,7 @@ import type { Upload, UploadLayer } from './lifecycle.js'
 import { throughUpload, type Layer, type Op } from './chain.js'
 import { checkUrl, FetchRefused, hostResolves } from '../stores/http-store.js'
 import { changesLocations, updateLocations } from './location-update.js'
+import { credentialsOf } from './glance-download.js'
 
 const NO_DATA = { size: null, virtual_size: null, checksum: null, os_hash_algo: null, os_hash_value: null }
 
@@ -217,7 +218,10 @@ export const locationLayer: Layer = (next) => async (op) => {
       if (stores.length === 0) return {}
       // The registry records the task and takes the image's import lock; a gateway's poller
       // runs it (this one's at once, unless it is busy).
-      const started = await next({ ...op, request: { ...op.request, stores } }) as { task?: unknown }
+      // glance-download: the endpoint is resolved from this request's token, which the task (run
+      // anywhere, perhaps later) no longer has
+      const credentials = op.request.method === 'glance-download' ? credentialsOf(op.identity, op.request.body.method as Record<string, unknown>) : undefined
+      const started = await next({ ...op, request: { ...op.request, stores, credentials } }) as { task?: unknown }
       op.ctx.importTasks?.kick()
       return started
     }

@@ -13,6 +13,7 @@ import { hasNul } from '../domain/storable.js'
 import type { Dispatch, Op } from './chain.js'
 import { storeUpload } from './store-upload.js'
 import { formatLayer } from './format.js'
+import { saveCredentials } from './glance-download.js'
 
 async function reload (op: { ctx: { sql: any }, image: ImageRecord }): Promise<ImageRecord> {
   const now = await findImage(op.ctx.sql, op.image.id)
@@ -33,7 +34,8 @@ async function transition (op: Op<'image.deactivate' | 'image.reactivate'>, name
 /** Where each staged method's image comes from, and Glance's 409 when it is elsewhere. */
 const IMPORT_FROM: Record<string, { status: string, refused: string }> = {
   'glance-direct': { status: 'uploading', refused: 'Image needs to be staged before \'glance-direct\' method can be used' },
-  'web-download': { status: 'queued', refused: 'Image needs to be in \'queued\' state to use \'web-download\' method' }
+  'web-download': { status: 'queued', refused: 'Image needs to be in \'queued\' state to use \'web-download\' method' },
+  'glance-download': { status: 'queued', refused: 'Image needs to be in \'queued\' state to use \'glance-download\' method' }
 }
 
 /**
@@ -71,6 +73,7 @@ async function recordImport (op: Op<'image.import'>): Promise<TaskRow> {
         user_id: who.userId,
         input: { image_id: image.id, import_req: request.body, backend: request.stores }
       })
+      if (request.credentials !== undefined) await saveCredentials(tx, taskId, request.credentials)
       return { task: taskId }
     })
     return task!

@@ -1,4 +1,4 @@
-// web-download's first step: the URL's data streamed into the staging store, through the
+// web-download's (and glance-download's) first step: the URL's data streamed into the staging store, through the
 // same sink an upload writes (format inspection, then the store session that hashes and
 // writes; never whole in memory), fetched by src/stores/http-store.ts, the one place that
 // fetches: every URL and redirect checked against [import_filtering_opts], the connection
@@ -15,9 +15,10 @@ import type { ImportJob } from './import-job.js'
 
 export interface Staged { size: number, virtualSize: number | null }
 
-export async function downloadToStaging (job: ImportJob, image: ImageRecord, uri: string): Promise<Staged> {
+/** `headers`: glance-download's caller token (never sent on to another origin by a redirect). */
+export async function downloadToStaging (job: ImportJob, image: ImageRecord, uri: string, headers: Record<string, string> = {}): Promise<Staged> {
   const { ctx, task } = job
-  const res = await fetchUrl(uri, ctx.config.importFiltering, 'GET')
+  const res = await fetchUrl(uri, ctx.config.importFiltering, 'GET', headers)
   const length = Number(res.headers['content-length'])
   const limit = ctx.config.imageSizeCap
   const u: Upload = {

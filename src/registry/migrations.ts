@@ -196,5 +196,19 @@ export const MIGRATIONS: Migration[] = [
       -- a stage in progress holds a lease as an upload does (status uploading, upload_gateway set)
       create index images_stage_lease on images (upload_lease_expires) where status = 'uploading' and upload_gateway is not null;
     `
+  },
+  {
+    version: 7,
+    name: 'what a glance-download task needs of its caller (token, resolved endpoint), kept apart from the task',
+    // Not in tasks: GET /v2/tasks shows a task's columns to its owner (and every task to an
+    // admin), and a caller's token must not be shown. The row goes when the task ends.
+    sql: `
+      create table task_credentials (
+        task_id uuid primary key references tasks (id) on delete cascade,
+        auth_token text not null,
+        token_expires timestamptz,
+        endpoint text
+      );
+    `
   }
 ]

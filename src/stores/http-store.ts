@@ -120,9 +120,17 @@ function requestOnce (target: CheckedUrl, method: 'GET' | 'HEAD', headers: Recor
   })
 }
 
-/** One request, following at most 5 redirects (301/302, each checked again); 2xx only. */
+/** Headers that carry a caller's credentials (glance-download sends the caller's token). */
+const CREDENTIALS = new Set(['x-auth-token', 'authorization'])
+
+/**
+ * One request, following at most 5 redirects (301/302, each checked again); 2xx only. A
+ * redirect to another origin is not sent the credentials headers (as curl does): the token
+ * is for the service that was asked.
+ */
 export async function fetchUrl (raw: string, f: ImportFiltering, method: 'GET' | 'HEAD', headers: Record<string, string> = {}): Promise<HttpResponse> {
   let target = await checkUrl(raw, f)
+  const origin = target.url.origin
   for (let hops = 0; ; hops++) {
     let res: http.IncomingMessage
     try {
@@ -138,6 +146,7 @@ export async function fetchUrl (raw: string, f: ImportFiltering, method: 'GET' |
     if ((status === 301 || status === 302) && res.headers.location !== undefined) {
       if (hops + 1 >= MAX_REDIRECTS) throw new FetchRefused('GLINT_HTTP_ERROR', `The HTTP URL exceeded ${MAX_REDIRECTS} maximum redirects.`)
       target = await checkUrl(new URL(res.headers.location, target.url), f)
+      if (target.url.origin !== origin) headers = Object.fromEntries(Object.entries(headers).filter(([name]) => !CREDENTIALS.has(name.toLowerCase())))
       continue
     }
     throw new FetchRefused('GLINT_HTTP_ERROR', `HTTP URL ${target.url.href} returned a ${status} status code.`)

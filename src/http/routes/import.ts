@@ -1,5 +1,5 @@
 // The interoperable import API (section 1.9): glance-direct (PUT .../stage, then import),
-// web-download and copy-image, as enabled_import_methods offers them. The body is validated
+// web-download, copy-image and glance-download, as enabled_import_methods offers them. The body is validated
 // here; the chain does the rest (policy: copy_image or modify_image; location: which stores,
 // the URL filter; registry: the task and the import lock). The work runs after the 202 on
 // whichever gateway claims the task (src/pipeline/import-tasks.ts).
@@ -12,6 +12,7 @@ import { opBase, visibleImage } from './images.js'
 import { run } from '../../pipeline/index.js'
 import type { ImportRequest } from '../../pipeline/chain.js'
 import { receiveUpload } from '../upload.js'
+import { checkGlanceDownloadMethod } from '../../pipeline/glance-download.js'
 
 function parseImportBody (ex: Exchange, ctx: AppContext): ImportRequest {
   const body = ex.body as Record<string, any>
@@ -23,6 +24,7 @@ function parseImportBody (ex: Exchange, ctx: AppContext): ImportRequest {
   for (const flag of ['all_stores_must_succeed', 'all_stores']) {
     if (body[flag] !== undefined && typeof body[flag] !== 'boolean') throw Errors.importInvalid(`'${flag}' must be boolean value only`)
   }
+  if (method === 'glance-download') checkGlanceDownloadMethod(body.method)
   return { method, body, storeHeader: ex.headers['x-image-meta-store'], stores: [], mustSucceed: body.all_stores_must_succeed !== false }
 }
 
