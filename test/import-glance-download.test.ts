@@ -8,16 +8,22 @@
 // or interface, an endpoint that does not answer, and a loopback endpoint refused by
 // [import_filtering_opts]: each ends the task in failure with the image queued as it was and
 // nothing left in staging or the stores; the caller's token never in the task and not kept
-// after it.
+// after it. A gateway killed mid-download (the source reached through a proxy that holds the
+// download): the gateway taking the task over downloads with the token recorded at accept
+// time, and fails the task, saying why, when that token has expired meanwhile.
 
 import t from 'tap'
 import { createHash, randomBytes } from 'node:crypto'
+import http from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import postgres from 'postgres'
-import { startGlint, type Glint } from './helpers/glint.js'
-import { adminToken, createAccount, deleteAccount, KEYSTONE_URL, keystoneConfig, keystoneMissing, passwordToken, type Account } from './helpers/keystone.js'
+import { createDatabase, startGlint, type Glint } from './helpers/glint.js'
+import {
+  adminToken, createAccount, deleteAccount, KEYSTONE_URL, keystoneConfig, keystoneMissing, passwordToken, shortLivedToken, type Account
+} from './helpers/keystone.js'
 import { CEPH_A_CONF, clustersMissing, rbdImages } from './helpers/ceph.js'
 import { download } from './helpers/data.js'
 import { freePort } from '../bench/util/paths.js'
@@ -63,8 +69,61 @@ async function testRegion (endpoints: Array<{ iface: string, url: string }>): Pr
   }
 }
 
-function targetConfig (o: { staging: string, store: string, filtering: string, ceph: boolean }): string {
+/**
+ * A plain forwarder to the source Glint, registered as the source's endpoint when a test must
+ * hold a download: arm() makes the next .../file GET stop after 1 MiB until released. It
+ * records the token each request carried.
+ */
+async function holdingProxy (upstream: string): Promise<{ url: string, port: number, tokens: string[], fileGets: () => number, arm: () => { held: Promise<void>, release: () => void }, close: () => Promise<void> }> {
+  const tokens: string[] = []
+  let fileGets = 0
+  let armed: { holding: () => void, released: Promise<void> } | undefined
+  const server = http.createServer((req, res) => {
+    tokens.push(String(req.headers['x-auth-token']))
+    const file = (req.url ?? '').endsWith('/file')
+    if (file) fileGets++
+    const hold = file ? armed : undefined
+    if (hold !== undefined) armed = undefined
+    const up = http.request(upstream + (req.url ?? ''), { method: req.method, headers: { 'x-auth-token': req.headers['x-auth-token'] ?? '', accept: req.headers.accept ?? '*/*' } }, (answer) => {
+      res.writeHead(answer.statusCode ?? 502, answer.headers)
+      if (hold === undefined) { answer.pipe(res); return }
+      let sent = 0
+      answer.on('data', (chunk: Buffer) => {
+        if (sent >= MiB) return
+        res.write(chunk)
+        sent += chunk.length
+        if (sent >= MiB) {
+          answer.pause()
+          hold.holding()
+          void hold.released.then(() => { answer.destroy(); res.destroy() })
+        }
+      })
+    })
+    up.on('error', () => res.destroy())
+    up.end()
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const port = (server.address() as AddressInfo).port
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    tokens,
+    fileGets: () => fileGets,
+    arm () {
+      let holding!: () => void
+      const held = new Promise<void>((resolve) => { holding = resolve })
+      let release!: () => void
+      const released = new Promise<void>((resolve) => { release = resolve })
+      armed = { holding, released }
+      return { held, release }
+    },
+    close: async () => { server.closeAllConnections(); await new Promise((resolve) => server.close(resolve)) }
+  }
+}
+
+function targetConfig (o: { staging: string, store: string, filtering: string, ceph: boolean, defaults?: string }): string {
   return `[DEFAULT]
+${o.defaults ?? ''}
 enabled_backends = local:file${o.ceph ? ', ceph_a:rbd' : ''}
 enabled_import_methods = [glance-direct, web-download, copy-image, glance-download]
 [glance_store]
@@ -231,4 +290,81 @@ t.test('glance-download from another Glint found in the catalog', { skip: missin
       if (glint === target) t.notOk((await rbdImages(CEPH_A_CONF)).includes(image.id), 'nothing in ceph_a')
     })
   }
+
+  t.test('a takeover: the gateway that took the task over downloads with the caller\'s token recorded at accept time; an expired one fails the task', async (t) => {
+    const proxy = await holdingProxy(source.url)
+    t.teardown(() => proxy.close())
+    const held = await testRegion([{ iface: 'internal', url: proxy.url }])
+    t.teardown(() => held.remove())
+    const db = await createDatabase()
+    const dir = mkdtempSync(join(tmpdir(), 'glint-gd-takeover-'))
+    t.teardown(async () => { rmSync(dir, { recursive: true, force: true }); await db.drop() })
+    const cfg = targetConfig({
+      staging: join(dir, 'staging'), store: join(dir, 'images'), ceph: false, defaults: 'upload_lease_timeout = 2',
+      filtering: `allowed_hosts = 127.0.0.1\nallowed_ports = ${proxy.port}`
+    })
+    const method = { glance_image_id: src.id, glance_region: held.region, glance_service_interface: 'internal' }
+
+    // a gateway killed while it downloads; the caller's token is still valid when another takes over
+    const fresh = (await passwordToken(alice.username, alice.password, alice.projectName)).token
+    let victim = await startGlint({ databaseUrl: db.url, config: cfg })
+    const image = (await victim.request('POST', '/v2/images', { headers: { 'X-Auth-Token': fresh }, json: { name: 'gd', disk_format: 'raw', container_format: 'bare', mine: 'kept' } })).json
+    let hold = proxy.arm()
+    t.equal((await victim.request('POST', `/v2/images/${image.id}/import`, { headers: { 'X-Auth-Token': fresh }, json: { method: { name: 'glance-download', ...method } } })).status, 202)
+    await hold.held
+    victim.proc.kill('SIGKILL')
+    await victim.stop()
+    hold.release()
+    const heir = await startGlint({ databaseUrl: db.url, config: cfg })
+    t.teardown(() => heir.stop())
+    const waitTask = async (id: string, token: string): Promise<any> => {
+      for (let i = 0; i < 600; i++) {
+        const task = (await heir.request('GET', `/v2/images/${id}/tasks`, { headers: { 'X-Auth-Token': token } })).json.tasks.at(-1)
+        if (task?.status === 'success' || task?.status === 'failure') return task
+        await new Promise((resolve) => setTimeout(resolve, 200))
+      }
+    }
+    const task = await waitTask(image.id, fresh)
+    t.equal(task?.status, 'success', task?.message)
+    t.match(heir.output(), /took over an import task whose gateway stopped/)
+    t.equal(proxy.fileGets(), 2, 'the download was started again by the heir')
+    t.same(new Set(proxy.tokens), new Set([fresh]), 'every request to the source carried the caller\'s token')
+    const got = (await heir.request('GET', `/v2/images/${image.id}`, { headers: { 'X-Auth-Token': fresh } })).json
+    t.same([got.status, got.os_hash_value, got.hw_disk_bus, got.speed, got.mine], ['active', SHA512, 'scsi', undefined, 'kept'])
+    t.equal((await download(heir.url, `/v2/images/${image.id}/file`, { 'X-Auth-Token': fresh })).digest.sha512, SHA512, 'the whole data')
+    t.same(readdirSync(join(dir, 'staging')), [], 'the victim\'s partial download is gone')
+
+    // the same, but the token has expired when the task is taken over: the task fails, saying so
+    const short = await shortLivedToken(alice, 20)
+    victim = await startGlint({ databaseUrl: db.url, config: cfg })
+    t.teardown(() => victim.stop())
+    await heir.stop()
+    const late = (await victim.request('POST', '/v2/images', { headers: { 'X-Auth-Token': short.token }, json: { name: 'gd', disk_format: 'qcow2', container_format: 'ovf', mine: 'kept' } })).json
+    hold = proxy.arm()
+    t.equal((await victim.request('POST', `/v2/images/${late.id}/import`, { headers: { 'X-Auth-Token': short.token }, json: { method: { name: 'glance-download', ...method } } })).status, 202)
+    await hold.held
+    victim.proc.kill('SIGKILL')
+    await victim.stop()
+    hold.release()
+    while (Date.now() <= short.expiresAt + 1000) await new Promise((resolve) => setTimeout(resolve, 500))
+    const second = await startGlint({ databaseUrl: db.url, config: cfg })
+    t.teardown(() => second.stop())
+    const admin = (await adminToken()).token
+    let failed: any
+    for (let i = 0; i < 600 && failed === undefined; i++) {
+      const task = (await second.request('GET', `/v2/images/${late.id}/tasks`, { headers: { 'X-Auth-Token': admin } })).json.tasks.at(-1)
+      if (task?.status === 'success' || task?.status === 'failure') failed = task
+      else await new Promise((resolve) => setTimeout(resolve, 200))
+    }
+    t.equal(failed?.status, 'failure')
+    t.match(failed?.message, /token expired before this glance-download task could run/)
+    const after = (await second.request('GET', `/v2/images/${late.id}`, { headers: { 'X-Auth-Token': admin } })).json
+    t.same([after.status, after.disk_format, after.mine, after.hw_disk_bus], ['queued', 'qcow2', 'kept', undefined], 'queued as it was')
+    t.equal(proxy.fileGets(), 3, 'the expired token was not sent again')
+    t.same(readdirSync(join(dir, 'staging')), [], 'nothing left in staging')
+    t.same(readdirSync(join(dir, 'images')), [image.id], 'nor in the store')
+    const left = postgres(db.url, { max: 1, onnotice: () => {} })
+    t.same(await left`select task_id from task_credentials`, [], 'no token kept')
+    await left.end()
+  })
 })
