@@ -10,7 +10,8 @@
 // nothing left in staging or the stores; the caller's token never in the task and not kept
 // after it. A gateway killed mid-download (the source reached through a proxy that holds the
 // download): the gateway taking the task over downloads with the token recorded at accept
-// time, and fails the task, saying why, when that token has expired meanwhile.
+// time, and fails the task, saying why, when that token has expired meanwhile. A source that
+// redirects to another origin: the token is not sent there.
 
 import t from 'tap'
 import { createHash, randomBytes } from 'node:crypto'
@@ -143,6 +144,8 @@ t.test('glance-download from another Glint found in the catalog', { skip: missin
   const source: Glint = await startGlint({ database: 'postgres', config: keystoneConfig() })
   t.teardown(() => source.stop())
   const dead = await freePort()
+  // the ports of a source that redirects (127.0.0.1) to another origin (localhost)
+  const hops = [await freePort(), await freePort()]
   const catalog = await testRegion([
     { iface: 'internal', url: `${source.url}/` },
     { iface: 'admin', url: `http://127.0.0.1:${dead}` }
@@ -151,7 +154,7 @@ t.test('glance-download from another Glint found in the catalog', { skip: missin
   const dirs = { staging: join(work, 'staging'), store: join(work, 'images'), staging2: join(work, 'staging2'), store2: join(work, 'images2') }
   const target: Glint = await startGlint({
     database: 'postgres',
-    config: targetConfig({ staging: dirs.staging, store: dirs.store, ceph: true, filtering: `allowed_hosts = 127.0.0.1\nallowed_ports = ${source.port}, ${dead}` })
+    config: targetConfig({ staging: dirs.staging, store: dirs.store, ceph: true, filtering: `allowed_hosts = 127.0.0.1, localhost\nallowed_ports = ${source.port}, ${dead}, ${hops.join(', ')}` })
   })
   t.teardown(() => target.stop())
   // loopback is refused unless allowed_hosts names it (Glance 25.1's filter); the port is allowed
@@ -265,6 +268,31 @@ t.test('glance-download from another Glint found in the catalog', { skip: missin
     t.equal(again.status, 409, 'an active image is no target')
     t.equal((await source.request('POST', `/v2/images/${src.id}/import`, { headers: as, json: { method: { name: 'glance-download', glance_image_id: src.id, glance_region: catalog.region } } })).status,
       400, 'not offered where not enabled')
+  })
+
+  t.test('a redirect to another origin is not sent the caller\'s token', async (t) => {
+    const seen: Array<{ port: number, token: unknown }> = []
+    const servers = hops.map((port, i) => http.createServer((req, res) => {
+      seen.push({ port, token: req.headers['x-auth-token'] })
+      if (i === 0) { res.writeHead(302, { Location: `http://localhost:${hops[1]}${req.url ?? ''}` }); res.end(); return }
+      res.writeHead(404); res.end()
+    }))
+    await Promise.all(servers.map(async (server, i) => { await new Promise<void>((resolve) => server.listen(hops[i], '127.0.0.1', resolve)) }))
+    t.teardown(async () => { for (const server of servers) { server.closeAllConnections(); await new Promise((resolve) => server.close(resolve)) } })
+    const redirecting = await testRegion([{ iface: 'internal', url: `http://127.0.0.1:${hops[0]}` }])
+    t.teardown(() => redirecting.remove())
+    const mine = (await passwordToken(alice.username, alice.password, alice.projectName)).token
+    const image = (await target.request('POST', '/v2/images', { headers: { 'X-Auth-Token': mine }, json: { name: 'gd', disk_format: 'raw', container_format: 'bare' } })).json
+    t.equal((await target.request('POST', `/v2/images/${image.id}/import`, {
+      headers: { 'X-Auth-Token': mine }, json: { method: { name: 'glance-download', glance_image_id: src.id, glance_region: redirecting.region, glance_service_interface: 'internal' } }
+    })).status, 202)
+    let task: any
+    for (let i = 0; i < 600 && !['success', 'failure'].includes(task?.status); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 200))
+      task = (await target.request('GET', `/v2/images/${image.id}/tasks`, { headers: { 'X-Auth-Token': mine } })).json.tasks.at(-1)
+    }
+    t.equal(task?.status, 'failure', 'the redirected-to server has no such image')
+    t.same(seen, [{ port: hops[0], token: mine }, { port: hops[1], token: undefined }], 'the token went to the endpoint of the catalog only')
   })
 
   const failures: Array<[string, Glint, Record<string, unknown>, RegExp, string, string]> = [
