@@ -62,6 +62,11 @@ export interface RunOutcome {
   note?: string
   /** the CPU and memory of a baseline command, when no server tree is watched */
   usage?: { cpuSeconds: number, peakRssMiB: number }
+  /**
+   * A peak RSS the run saw itself: a run that watches its phases with monitors of its own resets
+   * the high-water mark at each phase, which the whole run's monitor may then have missed.
+   */
+  peakRssMiB?: number
 }
 
 export class NotMeasured extends Error {}
@@ -127,7 +132,9 @@ export class SubjectRecorder {
     } catch (err) {
       sample = { error: err instanceof Error ? err.message : String(err) }
     }
-    const usage = monitor?.stop() ?? sample.outcome?.usage
+    let usage = monitor?.stop() ?? sample.outcome?.usage
+    const seen = sample.outcome?.peakRssMiB
+    if (usage !== undefined && seen !== undefined && seen > usage.peakRssMiB) usage = { ...usage, peakRssMiB: seen }
     const gib = (this.watch.bytes ?? 0) / GiB
     if (sample.outcome !== undefined && gib > 0) {
       const extra: Record<string, number> = { ...sample.outcome.extra }
@@ -138,6 +145,15 @@ export class SubjectRecorder {
     if (stopping.signal.aborted) return undefined // killed by the interruption: not a result
     this.samples.push({ ...sample, ...usage, note: [note, sample.note].filter(Boolean).join('; ') || undefined })
     return sample.outcome
+  }
+
+  /**
+   * Turns the last run into a failure: a check made after it (outside the measured window, so
+   * its own I/O does not count) found the result wrong, and a fast wrong answer must not count.
+   */
+  failLast (error: string): void {
+    const last = this.samples[this.samples.length - 1]
+    if (last !== undefined) this.samples[this.samples.length - 1] = { error }
   }
 
   /** Adds a run measured elsewhere (a baseline shared by several cases). */

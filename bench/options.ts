@@ -5,7 +5,7 @@ import { resolve } from 'node:path'
 import { REPO_ROOT } from './util/paths.js'
 import { parseClusterSpec, type ClusterSpec } from './targets/clusters.js'
 
-export const SCENARIO_NAMES = ['listing', 'transfer', 'parallel-uploads', 'boot-storm', 'keystone'] as const
+export const SCENARIO_NAMES = ['listing', 'transfer', 'parallel-uploads', 'boot-storm', 'keystone', 'import'] as const
 export type ScenarioName = typeof SCENARIO_NAMES[number]
 
 export interface Options {
@@ -15,6 +15,8 @@ export interface Options {
   runs: number
   /** single-stream transfer sizes, MiB */
   transferMiB: number[]
+  /** import image sizes, MiB (--sizes sets these and the transfer sizes) */
+  importMiB: number[]
   /** size of each of the 4 parallel uploads, MiB */
   parallelMiB: number
   stormMiB: number
@@ -41,11 +43,11 @@ export interface Options {
 }
 
 const FULL = {
-  runs: 3, transferMiB: [1024, 4096], parallelMiB: 1024, stormMiB: 256, stormClients: [32, 256],
+  runs: 3, transferMiB: [1024, 4096], importMiB: [1024, 4096], parallelMiB: 1024, stormMiB: 256, stormClients: [32, 256],
   listImages: 1000, createImages: 200, wrkSeconds: 10, newTokenRequests: 50, cachedRequests: 200, idleTimeoutSec: 90
 }
 const QUICK = {
-  runs: 1, transferMiB: [64], parallelMiB: 64, stormMiB: 32, stormClients: [8, 32],
+  runs: 1, transferMiB: [64], importMiB: [64], parallelMiB: 64, stormMiB: 32, stormClients: [8, 32],
   listImages: 100, createImages: 50, wrkSeconds: 3, newTokenRequests: 10, cachedRequests: 30, idleTimeoutSec: 20
 }
 
@@ -76,14 +78,23 @@ Scenarios (default: all):
                      ?limit=25 with a token at 1 and 64 connections (wrk). CPU-s of each server
                      and of Keystone. Baselines: Keystone's own validation call; the trivial
                      server returning the same JSON.
+  import             the interoperable import of 1 GiB and 4 GiB into RBD: glance-direct (PUT
+                     /stage, POST /import into ceph_a; stage, import and end to end), web-download
+                     (from a loopback server into ceph_a) and copy-image (ceph_a -> ceph_b), each
+                     timed to active, with each cluster's client bytes written and read (OSD perf
+                     counters), the staging directory's peak size, the server's CPU-s and peak
+                     RSS; every result's os_hash_value checked against the file's sha512, the
+                     ceph_b copy read back and hashed. Baselines: rbd import, curl | rbd import,
+                     rbd export | rbd import of the same file and clusters.
 
 Options:
-  --quick              small sizes and one run each (64 MiB transfers, 32 MiB storm image with
-                       8 and 32 clients, 100 images, 3 s wrk runs, 10 new tokens): a few minutes
+  --quick              small sizes and one run each (64 MiB transfers and imports, 32 MiB storm
+                       image with 8 and 32 clients, 100 images, 3 s wrk runs, 10 new tokens):
+                       a few minutes
   --against-glance     also install (if missing), start and measure Debian's glance-api
   --only LIST          comma-separated scenario names, e.g. --only listing,transfer
   --runs N             runs per figure (default 3, --quick 1); the median is reported
-  --sizes LIST         transfer sizes in MiB (default 1024,4096)
+  --sizes LIST         transfer and import sizes in MiB (default 1024,4096)
   --parallel-mib N     size of each parallel upload in MiB (default 1024)
   --storm-mib N        boot-storm image size in MiB (default 256)
   --storm-clients LIST concurrent downloads (default 32,256)
@@ -153,6 +164,7 @@ export function parseOptions (argv: string[]): Options | undefined {
     scenarios,
     runs: values.runs !== undefined ? Math.round(positive(values.runs, 'runs')) : profile.runs,
     transferMiB: values.sizes !== undefined ? numberList(values.sizes, 'sizes') : profile.transferMiB,
+    importMiB: values.sizes !== undefined ? numberList(values.sizes, 'sizes') : profile.importMiB,
     parallelMiB: values['parallel-mib'] !== undefined ? positive(values['parallel-mib'], 'parallel-mib') : profile.parallelMiB,
     stormMiB: values['storm-mib'] !== undefined ? positive(values['storm-mib'], 'storm-mib') : profile.stormMiB,
     stormClients: values['storm-clients'] !== undefined ? numberList(values['storm-clients'], 'storm-clients') : profile.stormClients,

@@ -20,6 +20,7 @@ import { transfer } from './scenarios/transfer.js'
 import { parallelUploads } from './scenarios/parallel-uploads.js'
 import { bootStorm } from './scenarios/boot-storm.js'
 import { keystone } from './scenarios/keystone.js'
+import { importScenario } from './scenarios/import.js'
 import { textTable } from './report/table.js'
 import { renderResults, writeResults } from './report/write.js'
 import { stopping } from './util/process.js'
@@ -27,7 +28,7 @@ import { collectLeftovers } from './leftovers.js'
 import { createdImages } from './clients/api.js'
 
 const SCENARIOS: Record<ScenarioName, Scenario> = {
-  listing, transfer, 'parallel-uploads': parallelUploads, 'boot-storm': bootStorm, keystone
+  listing, transfer, 'parallel-uploads': parallelUploads, 'boot-storm': bootStorm, keystone, import: importScenario
 }
 
 function log (msg: string): void {
@@ -49,8 +50,10 @@ class Cleanup {
 
 function warnAboutDisk (opts: Options): void {
   const largest = Math.max(...(opts.scenarios.includes('transfer') ? opts.transferMiB : [0]))
+  // import: the test file, Glance's staged copy, and the OSDs' sparse files growing by two copies
+  const largestImport = Math.max(...(opts.scenarios.includes('import') ? opts.importMiB : [0]))
   // the test file, its stored copy, plus the parallel and storm files
-  const needMiB = 2 * largest + opts.parallelMiB + opts.stormMiB
+  const needMiB = Math.max(2 * largest, 4 * largestImport) + opts.parallelMiB + opts.stormMiB
   const { bavail, bsize } = statfsSync(opts.workDir)
   const freeMiB = bavail * bsize / 1024 / 1024
   if (freeMiB < needMiB * 1.2) log(`WARNING: ${Math.round(freeMiB)} MiB free under ${opts.workDir}, about ${needMiB} MiB needed`)
@@ -112,9 +115,11 @@ async function main (): Promise<number> {
 
     const trivial = await startTrivialServer()
     cleanup.push(trivial.stop)
-    const glint = await startTarget('Glint', async () => await startGlint({ workDir: opts.workDir, fileDir, clusters }), cleanup)
+    // web-download fetches from the trivial server: both servers must allow that loopback port
+    const importFrom = opts.scenarios.includes('import') ? { host: '127.0.0.1', port: Number(new URL(trivial.url).port) } : undefined
+    const glint = await startTarget('Glint', async () => await startGlint({ workDir: opts.workDir, fileDir, clusters, importFrom }), cleanup)
     const glance: TargetSlot = opts.againstGlance
-      ? await startTarget('Glance', async () => await startGlance({ workDir: opts.workDir, fileDir, clusters, log }), cleanup)
+      ? await startTarget('Glance', async () => await startGlance({ workDir: opts.workDir, fileDir, clusters, log, importFrom }), cleanup)
       : { unavailable: 'not requested (run with --against-glance)' }
 
     const ctx: BenchContext = { opts, glint, glance, trivial, clusters, files: new DataFiles(join(opts.workDir, 'data')), workDir: opts.workDir, log }

@@ -43,6 +43,17 @@ export async function deleteImage (base: string, id: string): Promise<string | u
   }
 }
 
+/** The image's record (GET /v2/images/{id}). */
+export async function getImage (base: string, id: string): Promise<Record<string, any>> {
+  return JSON.parse(await getText(base, `/v2/images/${id}`))
+}
+
+/** POST /v2/images/{id}/import with this body; throws unless 202. */
+export async function startImport (base: string, id: string, body: unknown): Promise<void> {
+  const reply = await call(base, 'POST', `/v2/images/${id}/import`, body)
+  if (reply.status !== 202) throw new Error(`POST /v2/images/${id}/import gave ${reply.status}: ${reply.text.slice(0, 200)}`)
+}
+
 export async function listStoreIds (base: string): Promise<string[]> {
   const reply = await call(base, 'GET', '/v2/info/stores')
   if (reply.status !== 200) throw new Error(`GET /v2/info/stores gave ${reply.status}`)

@@ -57,6 +57,14 @@ export async function uploadImage (base: string, imageId: string, store: string,
   return { value: mbps(r.speedUpload) }
 }
 
+/** PUT /v2/images/{id}/stage (glance-direct's first step), with Content-Length; throws unless 204. */
+export async function stageImage (base: string, imageId: string, file: string, bytes: number): Promise<RunOutcome> {
+  const r = await curl([...identityArgs(), '-H', 'Content-Type: application/octet-stream', '-T', file, `${base}/v2/images/${imageId}/stage`], bytes)
+  if (r.status !== 204) throw new Error(`stage: ${whatHappened(r)}`)
+  if (r.sizeUpload < bytes) throw new Error(`curl sent ${r.sizeUpload} of ${bytes} bytes`)
+  return { value: mbps(r.speedUpload) }
+}
+
 export async function downloadImage (base: string, imageId: string, bytes: number): Promise<RunOutcome> {
   return await download([...identityArgs(), `${base}/v2/images/${imageId}/file`], bytes)
 }

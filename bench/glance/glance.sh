@@ -3,9 +3,11 @@
 #
 #   glance.sh install                      apt-get install glance-api (+ psycopg2, rbd bindings) if missing
 #   glance.sh start [--port 9393] [--workdir DIR] [--file-dir DIR] [--rbd-store SPEC]... [--keystone URL]
+#                    [--import-from HOST:PORT]
 #                    SPEC = ID=CONF[,pool=images][,user=admin][,keyring=FILE][,chunk=8]: this
 #                    rbd store instead of the test clusters' ceph_a / ceph_b
 #                    --keystone URL: Keystone tokens (keystonemiddleware) instead of trusted headers
+#                    --import-from: web-download may fetch from HOST:PORT ([import_filtering_opts])
 #   glance.sh stop [--workdir DIR]
 #   glance.sh status [--port 9393] [--workdir DIR]
 #
@@ -39,6 +41,7 @@ WORKDIR=/tmp/glint-bench/glance
 FILE_DIR=""
 RBD_STORE_SPECS=()
 KEYSTONE_URL=""
+IMPORT_FROM=""
 CEPH_DIR="${GLINT_CEPH_DIR:-/tmp/glint-ceph}"
 DB_SERVER_URL="${GLANCE_DB_URL:-postgresql://postgres@127.0.0.1:5432}"
 DB_NAME="${GLANCE_DB_NAME:-glance_bench}"
@@ -52,7 +55,7 @@ log() { printf 'glance.sh: %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
 usage() {
-  sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
   exit "${1:-2}"
 }
 
@@ -69,11 +72,14 @@ parse_options() {
       --rbd-store=*) RBD_STORE_SPECS+=("${1#*=}"); shift ;;
       --keystone) KEYSTONE_URL="${2:?--keystone needs a URL}"; shift 2 ;;
       --keystone=*) KEYSTONE_URL="${1#*=}"; shift ;;
+      --import-from) IMPORT_FROM="${2:?--import-from needs HOST:PORT}"; shift 2 ;;
+      --import-from=*) IMPORT_FROM="${1#*=}"; shift ;;
       -h|--help) usage 0 ;;
       *) die "unknown option: $1" ;;
     esac
   done
   [[ "$PORT" =~ ^[0-9]+$ ]] || die "--port must be a number: $PORT"
+  [[ -z "$IMPORT_FROM" || "$IMPORT_FROM" =~ ^[^:]+:[0-9]+$ ]] || die "--import-from must be HOST:PORT: $IMPORT_FROM"
   mkdir -p "$WORKDIR"
   WORKDIR="$(cd "$WORKDIR" && pwd -P)"   # absolute: it goes into config files
   if [[ -z "$FILE_DIR" ]]; then FILE_DIR="$WORKDIR/images"; fi
@@ -303,6 +309,11 @@ filesystem_store_datadir = $WORKDIR/staging
 filesystem_store_datadir = $WORKDIR/tasks
 EOF
   if [[ -n $KEYSTONE_URL ]]; then write_keystone_authtoken >>"$CONF_FILE"; fi
+  if [[ -n $IMPORT_FROM ]]; then
+    # Loopback is refused unless named in allowed_hosts (25.1 deb12u5); ports default to 80, 443.
+    # These are bounded lists in Glance: the brackets are required.
+    printf '\n[import_filtering_opts]\nallowed_hosts = [%s]\nallowed_ports = [%s]\n' "${IMPORT_FROM%:*}" "${IMPORT_FROM##*:}" >>"$CONF_FILE"
+  fi
   while read -r id conf pool user chunk keyring; do
     [[ -n $id ]] || continue
     cat >>"$CONF_FILE" <<EOF

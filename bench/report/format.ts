@@ -29,11 +29,19 @@ export function spread (f: Figure | undefined, unit = ''): string {
 const EXTRA_NAMES: Record<string, string> = {
   p50_ms: 'p50 ms', p99_ms: 'p99 ms', non2xx: 'non-2xx', socket_errors: 'socket errors',
   errors: 'errors', p50_s: 'p50 s', p99_s: 'p99 s', ttfb_p50_s: 'TTFB p50 s',
-  cpu_s_per_gib: 'own CPU-s/GiB', osd_cpu_s_per_gib: 'OSD CPU-s/GiB', max_ms: 'max ms', keystone_cpu_s: 'Keystone CPU-s'
+  cpu_s_per_gib: 'own CPU-s/GiB', osd_cpu_s_per_gib: 'OSD CPU-s/GiB', max_ms: 'max ms', keystone_cpu_s: 'Keystone CPU-s',
+  stage_s: 'stage s', import_s: 'import s', stage_cpu_s: 'stage CPU-s', import_cpu_s: 'import CPU-s',
+  staging_peak_mib: 'staging dir peak MiB', disk_written_mib: 'disk written MiB'
+}
+
+function extraName (key: string): string {
+  // per-cluster client bytes: ceph_a_written_mib -> "ceph_a written MiB"
+  const io = /^(.+)_(written|read)_mib$/.exec(key)
+  return EXTRA_NAMES[key] ?? (io !== null ? `${io[1]} ${io[2]} MiB` : key)
 }
 
 export function extras (s: Subject): string {
-  return Object.entries(s.extra).map(([key, f]) => `${EXTRA_NAMES[key] ?? key} ${spread(f)}`).join(', ')
+  return Object.entries(s.extra).map(([key, f]) => `${extraName(key)} ${spread(f)}`).join(', ')
 }
 
 export function subjectValue (s: Subject, unit: string): string {

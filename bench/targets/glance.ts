@@ -12,6 +12,7 @@ import { freePort, GLANCE_SCRIPT } from '../util/paths.js'
 import { describeFailure, runCommand } from '../util/process.js'
 import type { Target } from './target.js'
 import type { Cluster } from './clusters.js'
+import type { ImportSource } from './glint.js'
 
 const GLANCE_API = '/usr/bin/glance-api'
 const INSTALL_TIMEOUT_MS = 20 * 60_000
@@ -28,6 +29,8 @@ export interface GlanceSetup {
   keystoneUrl?: string
   /** the directory under workDir (default glance): one per Glance of a run */
   name?: string
+  /** a loopback server web-download may fetch from: [import_filtering_opts] allows its host and port */
+  importFrom?: ImportSource
 }
 
 async function glanceVersion (): Promise<string> {
@@ -57,7 +60,8 @@ export async function startGlance (setup: GlanceSetup): Promise<Target> {
   const rbdStores = setup.clusters.filter((c) => c.up).flatMap((c) => ['--rbd-store',
     [`${c.storeId}=${c.conf}`, `pool=${c.pool}`, `user=${c.user}`, `chunk=${c.chunkMiB}`, ...(c.keyring !== undefined ? [`keyring=${c.keyring}`] : [])].join(',')])
   const keystone = setup.keystoneUrl !== undefined ? ['--keystone', setup.keystoneUrl] : []
-  const start = await runCommand(GLANCE_SCRIPT, ['start', '--port', String(port), '--workdir', workDir, '--file-dir', setup.fileDir, ...rbdStores, ...keystone],
+  const importFrom = setup.importFrom !== undefined ? ['--import-from', `${setup.importFrom.host}:${setup.importFrom.port}`] : []
+  const start = await runCommand(GLANCE_SCRIPT, ['start', '--port', String(port), '--workdir', workDir, '--file-dir', setup.fileDir, ...rbdStores, ...keystone, ...importFrom],
     { timeoutMs: START_TIMEOUT_MS, env })
   const stop = async (): Promise<void> => {
     await runCommand(GLANCE_SCRIPT, ['stop', '--workdir', workDir], { timeoutMs: 60_000, cleanup: true })
@@ -70,10 +74,12 @@ export async function startGlance (setup: GlanceSetup): Promise<Target> {
   const pid = Number(readFileSync(join(workDir, 'glance-api.pid'), 'utf8').trim())
   const url = `http://127.0.0.1:${port}`
   const logFile = join(workDir, 'glance-api.log')
+  // glance.sh's [os_glance_staging_store]
+  const stagingDir = join(workDir, 'staging')
   if (setup.keystoneUrl !== undefined) {
     // /v2/info/stores wants a token now: the stores as configured
     const stores = ['fast', ...setup.clusters.filter((c) => c.up).map((c) => c.storeId)]
-    return { role: 'glance', label: `Glance ${await glanceVersion()} (keystonemiddleware)`, url, pid, stores, logFile, stop }
+    return { role: 'glance', label: `Glance ${await glanceVersion()} (keystonemiddleware)`, url, pid, stores, logFile, stagingDir, stop }
   }
   let stores: string[]
   try {
@@ -82,5 +88,5 @@ export async function startGlance (setup: GlanceSetup): Promise<Target> {
     await stop()
     throw err
   }
-  return { role: 'glance', label: `Glance ${await glanceVersion()}`, url, pid, stores, logFile, stop }
+  return { role: 'glance', label: `Glance ${await glanceVersion()}`, url, pid, stores, logFile, stagingDir, stop }
 }

@@ -28,7 +28,12 @@ export interface GlintSetup {
   keystoneUrl?: string
   /** the directory under workDir (default glint): one per Glint of a run */
   name?: string
+  /** a loopback server web-download may fetch from: [import_filtering_opts] allows its host and port */
+  importFrom?: ImportSource
 }
+
+/** Where web-download's test file is served from (the harness's own loopback server). */
+export interface ImportSource { host: string, port: number }
 
 /** [keystone_authtoken] as keystonemiddleware reads it, for the test Keystone's service user. */
 export function keystoneAuthtoken (keystoneUrl: string): string[] {
@@ -37,7 +42,8 @@ export function keystoneAuthtoken (keystoneUrl: string): string[] {
     'username = glance', 'password = glance', 'project_name = service', 'user_domain_name = Default', 'project_domain_name = Default']
 }
 
-export function glintConfig (port: number, fileDir: string, clusters: Cluster[], databaseUrl: string, keystoneUrl?: string): string {
+export function glintConfig (port: number, fileDir: string, clusters: Cluster[], databaseUrl: string, keystoneUrl?: string,
+  staging?: { dir: string, importFrom?: ImportSource }): string {
   const rbd = clusters.filter((c) => c.up)
   const backends = ['fast:file', ...rbd.map((c) => `${c.storeId}:rbd`)].join(', ')
   const lines = [
@@ -57,6 +63,11 @@ export function glintConfig (port: number, fileDir: string, clusters: Cluster[],
   for (const c of rbd) {
     lines.push('', `[${c.storeId}]`, `rbd_store_ceph_conf = ${c.conf}`, `rbd_store_user = ${c.user}`,
       `rbd_store_pool = ${c.pool}`, `rbd_store_chunk_size = ${c.chunkMiB}`, ...(c.keyring !== undefined ? [`rbd_store_keyring = ${c.keyring}`] : []))
+  }
+  // Named here (not left to the data dir default) so the import benchmark can watch it.
+  if (staging !== undefined) lines.push('', '[os_glance_staging_store]', `filesystem_store_datadir = ${staging.dir}`)
+  if (staging?.importFrom !== undefined) {
+    lines.push('', '[import_filtering_opts]', `allowed_hosts = ${staging.importFrom.host}`, `allowed_ports = ${staging.importFrom.port}`)
   }
   lines.push('', '[paste_deploy]', `flavor = ${keystoneUrl === undefined ? 'trusted-auth' : 'keystone'}`, '', '[database]', `connection = ${databaseUrl}`)
   if (keystoneUrl !== undefined) lines.push('', ...keystoneAuthtoken(keystoneUrl))
@@ -81,7 +92,9 @@ export async function startGlint (setup: GlintSetup): Promise<Target> {
 
   const port = await freePort()
   const confFile = join(dir, 'glance-api.conf')
-  writeFileSync(confFile, glintConfig(port, setup.fileDir, setup.clusters, `${PG_SERVER}/${database}`, setup.keystoneUrl))
+  const stagingDir = join(dir, 'staging')
+  writeFileSync(confFile, glintConfig(port, setup.fileDir, setup.clusters, `${PG_SERVER}/${database}`, setup.keystoneUrl,
+    { dir: stagingDir, importFrom: setup.importFrom }))
   const logFile = join(dir, 'glint.log')
   const logFd = openSync(logFile, 'a')
   const env: Record<string, string | undefined> = { ...process.env, GLINT_PORT: String(port), GLINT_DATA_DIR: join(dir, 'data') }
@@ -113,8 +126,8 @@ export async function startGlint (setup: GlintSetup): Promise<Target> {
     await sleep(200)
   }
   const version = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')).version as string
-  if (setup.keystoneUrl === undefined) return { role: 'glint', label: `Glint ${version}`, url, pid, stores: await listStoreIds(url), logFile, stop }
+  if (setup.keystoneUrl === undefined) return { role: 'glint', label: `Glint ${version}`, url, pid, stores: await listStoreIds(url), logFile, stagingDir, stop }
   // /v2/info/stores wants a token now: the stores as configured
   const stores = ['fast', ...setup.clusters.filter((c) => c.up).map((c) => c.storeId)]
-  return { role: 'glint', label: `Glint ${version} (flavor keystone)`, url, pid, stores, logFile, stop }
+  return { role: 'glint', label: `Glint ${version} (flavor keystone)`, url, pid, stores, logFile, stagingDir, stop }
 }

@@ -12,6 +12,8 @@ export interface Target {
   /** store ids the server reports in /v2/info/stores */
   stores: string[]
   logFile: string
+  /** the directory glance-direct stages into and web-download fetches into (os_glance_staging_store) */
+  stagingDir?: string
   stop: () => Promise<void>
 }
 

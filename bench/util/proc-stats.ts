@@ -131,3 +131,20 @@ export async function waitForIdle (pids: () => number[], opts: IdleOptions): Pro
   }
   return false
 }
+
+/**
+ * Bytes the tree's live processes made the kernel read from and write to block devices
+ * (/proc/PID/io read_bytes, write_bytes: page-cache writes count when dirtied, so a staged file
+ * deleted before writeback still counts). Network I/O (librbd to the OSDs) is not in it.
+ */
+export function treeDiskBytes (root: number): { read: number, write: number } {
+  let read = 0
+  let write = 0
+  for (const pid of processTree(root)) {
+    let text: string
+    try { text = readFileSync(`/proc/${pid}/io`, 'utf8') } catch { continue }
+    read += Number(/^read_bytes:\s+(\d+)/m.exec(text)?.[1] ?? 0)
+    write += Number(/^write_bytes:\s+(\d+)/m.exec(text)?.[1] ?? 0)
+  }
+  return { read, write }
+}
