@@ -7,6 +7,8 @@ import { parseClusterSpec, type ClusterSpec } from './targets/clusters.js'
 
 export const SCENARIO_NAMES = ['listing', 'transfer', 'parallel-uploads', 'boot-storm', 'keystone', 'import'] as const
 export type ScenarioName = typeof SCENARIO_NAMES[number]
+export const IMPORT_METHODS = ['glance-direct', 'copy-image', 'web-download'] as const
+export type ImportMethod = typeof IMPORT_METHODS[number]
 
 export interface Options {
   quick: boolean
@@ -17,6 +19,8 @@ export interface Options {
   transferMiB: number[]
   /** import image sizes, MiB (--sizes sets these and the transfer sizes) */
   importMiB: number[]
+  /** import methods measured (copy-image copies the glance-direct image, so it needs glance-direct) */
+  importMethods: ImportMethod[]
   /** size of each of the 4 parallel uploads, MiB */
   parallelMiB: number
   stormMiB: number
@@ -95,6 +99,9 @@ Options:
   --only LIST          comma-separated scenario names, e.g. --only listing,transfer
   --runs N             runs per figure (default 3, --quick 1); the median is reported
   --sizes LIST         transfer and import sizes in MiB (default 1024,4096)
+  --import-methods LIST
+                       import methods measured (default glance-direct,copy-image,web-download;
+                       copy-image copies the glance-direct image, so it needs glance-direct)
   --parallel-mib N     size of each parallel upload in MiB (default 1024)
   --storm-mib N        boot-storm image size in MiB (default 256)
   --storm-clients LIST concurrent downloads (default 32,256)
@@ -125,6 +132,15 @@ function positive (text: string, name: string): number {
   return numberList(text, name)[0]
 }
 
+function importMethods (text: string | undefined): ImportMethod[] {
+  if (text === undefined) return [...IMPORT_METHODS]
+  const asked = text.split(',').map((s) => s.trim()).filter(Boolean)
+  const unknown = asked.filter((m) => !(IMPORT_METHODS as readonly string[]).includes(m))
+  if (unknown.length > 0 || asked.length === 0) throw new Error(`--import-methods: unknown method ${unknown.join(', ')} (known: ${IMPORT_METHODS.join(', ')})`)
+  if (asked.includes('copy-image') && !asked.includes('glance-direct')) throw new Error('--import-methods: copy-image copies the glance-direct image; add glance-direct')
+  return IMPORT_METHODS.filter((m) => asked.includes(m))
+}
+
 /** Parses argv; returns undefined when --help was asked for. */
 export function parseOptions (argv: string[]): Options | undefined {
   const { values } = parseArgs({
@@ -135,6 +151,7 @@ export function parseOptions (argv: string[]): Options | undefined {
       only: { type: 'string' },
       runs: { type: 'string' },
       sizes: { type: 'string' },
+      'import-methods': { type: 'string' },
       'parallel-mib': { type: 'string' },
       'storm-mib': { type: 'string' },
       'storm-clients': { type: 'string' },
@@ -165,6 +182,7 @@ export function parseOptions (argv: string[]): Options | undefined {
     runs: values.runs !== undefined ? Math.round(positive(values.runs, 'runs')) : profile.runs,
     transferMiB: values.sizes !== undefined ? numberList(values.sizes, 'sizes') : profile.transferMiB,
     importMiB: values.sizes !== undefined ? numberList(values.sizes, 'sizes') : profile.importMiB,
+    importMethods: importMethods(values['import-methods']),
     parallelMiB: values['parallel-mib'] !== undefined ? positive(values['parallel-mib'], 'parallel-mib') : profile.parallelMiB,
     stormMiB: values['storm-mib'] !== undefined ? positive(values['storm-mib'], 'storm-mib') : profile.stormMiB,
     stormClients: values['storm-clients'] !== undefined ? numberList(values['storm-clients'], 'storm-clients') : profile.stormClients,

@@ -13,14 +13,14 @@ const CALL_TIMEOUT_MS = 60_000
 /** Every image the harness created, with the server's URL: checked for store leftovers at the end. */
 export const createdImages = new Map<string, string>()
 
-async function call (base: string, method: string, path: string, body?: unknown): Promise<{ status: number, text: string }> {
+async function call (base: string, method: string, path: string, body?: unknown, timeoutMs = CALL_TIMEOUT_MS): Promise<{ status: number, text: string }> {
   const headers: Record<string, string> = { ...IDENTITY_HEADERS, Accept: 'application/json' }
   if (body !== undefined) headers['Content-Type'] = 'application/json'
   const res = await fetch(base + path, {
     method,
     headers,
     body: body === undefined ? undefined : JSON.stringify(body),
-    signal: AbortSignal.timeout(CALL_TIMEOUT_MS)
+    signal: AbortSignal.timeout(timeoutMs)
   })
   return { status: res.status, text: await res.text() }
 }
@@ -44,8 +44,10 @@ export async function deleteImage (base: string, id: string): Promise<string | u
 }
 
 /** The image's record (GET /v2/images/{id}). */
-export async function getImage (base: string, id: string): Promise<Record<string, any>> {
-  return JSON.parse(await getText(base, `/v2/images/${id}`))
+export async function getImage (base: string, id: string, timeoutMs = CALL_TIMEOUT_MS): Promise<Record<string, any>> {
+  const reply = await call(base, 'GET', `/v2/images/${id}`, undefined, timeoutMs)
+  if (reply.status !== 200) throw new Error(`GET /v2/images/${id} gave ${reply.status}`)
+  return JSON.parse(reply.text)
 }
 
 /** POST /v2/images/{id}/import with this body; throws unless 202. */

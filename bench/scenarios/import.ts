@@ -49,7 +49,7 @@ export const importScenario: Scenario = {
     'POST .../import {"method": {"name": "glance-direct"}, "stores": [first cluster]}, then GET every 0.2 s until active ' +
     '(stage and import also as cases of their own). copy-image: that active image copied into the second cluster\'s store, ' +
     'until it lists both stores. web-download: the same file from the harness\'s loopback HTTP server (allowed in both servers\' ' +
-    '[import_filtering_opts]) into the first cluster, from POST /v2/images to active. <store>_written/read MiB: the client bytes ' +
+    '[import_filtering_opts]) into the first cluster, from POST /v2/images to active. slowest GET s: the longest one of those polls took. <store>_written/read MiB: the client bytes ' +
     'the cluster\'s OSDs took in and sent out during the step (perf counters osd.op_in_bytes, osd.op_out_bytes, before and after). ' +
     'staging dir peak MiB: the largest the server\'s os_glance_staging_store directory got (allocated blocks, sampled every 0.2 s); ' +
     'disk written MiB: the server tree\'s write_bytes (/proc/PID/io). Each result checked: os_hash_value = the file\'s sha512, ' +
@@ -71,6 +71,7 @@ async function runSize (ctx: BenchContext, mib: number): Promise<CaseResult[]> {
   const sha512 = await fileSha512(file)
   const uri = `${ctx.trivial.url}/file?path=${encodeURIComponent(file)}`
   const size = sizeLabel(mib)
+  const methods = new Set(ctx.opts.importMethods)
 
   const into = { id: src.storeId, cluster: src }
   const both = dst !== undefined ? [into, { id: dst.storeId, cluster: dst }] : [into]
@@ -97,16 +98,17 @@ async function runSize (ctx: BenchContext, mib: number): Promise<CaseResult[]> {
     ctx.log(`import ${size}: run ${run + 1} of ${ctx.opts.runs}`)
     for (const t of rotate(targets, run)) {
       if (t.target === undefined || stopping.signal.aborted) continue
-      await directThenCopy(ctx, t, t.target, { src, dst, file, bytes, sha512 })
-      await webDownload(ctx, t, t.target, { src, uri, bytes, sha512 })
+      if (methods.has('glance-direct')) await directThenCopy(ctx, t, t.target, { src, dst: methods.has('copy-image') ? dst : undefined, file, bytes, sha512 })
+      if (methods.has('web-download')) await webDownload(ctx, t, t.target, { src, uri, bytes, sha512 })
     }
-    await baselines(ctx, base, { src, dst, file, uri, bytes, sha512 })
+    await baselines(ctx, base, { src, dst: methods.has('copy-image') ? dst : undefined, file, uri, bytes, sha512 }, methods)
   }
   // Only this scenario uses this size's file in the common case: give the disk back now.
   if (mib !== ctx.opts.parallelMiB && mib !== ctx.opts.stormMiB) ctx.files.remove(mib)
 
   const lower = { lowerIsBetter: true }
   const [glint, glance] = targets
+  const wanted = (id: string): boolean => [...methods].some((m) => id.includes(`/${m}`))
   return [
     caseResult(`import/${mib}/glance-direct/stage`, `glance-direct ${size}: PUT /stage`, 's', [glint.stage, glance.stage, base.sink], lower),
     caseResult(`import/${mib}/glance-direct/import`, `glance-direct ${size}: POST /import -> active in ${src.storeId}`, 's',
@@ -114,7 +116,7 @@ async function runSize (ctx: BenchContext, mib: number): Promise<CaseResult[]> {
     caseResult(`import/${mib}/glance-direct`, `glance-direct ${size} -> ${src.storeId}, end to end`, 's', [glint.direct, glance.direct, base.rbdIn], lower),
     caseResult(`import/${mib}/copy-image`, `copy-image ${size} ${src.storeId} -> ${dst?.storeId ?? '(none)'}`, 's', [glint.copy, glance.copy, base.copy], lower),
     caseResult(`import/${mib}/web-download`, `web-download ${size} -> ${src.storeId}`, 's', [glint.web, glance.web, base.web], lower)
-  ]
+  ].filter((c) => wanted(c.id))
 }
 
 interface DirectPlan { src: Cluster, dst?: Cluster, file: string, bytes: number, sha512: string }
@@ -127,16 +129,23 @@ async function directThenCopy (ctx: BenchContext, t: TargetCases, target: Target
   try {
     const done = await t.direct.run(async () => await step(target, [p.src, ...(p.dst !== undefined ? [p.dst] : [])], async () => {
       const started = Date.now()
+      const slowest = { s: 0 }
       id = await createImage(target.url, 'bench-import-direct')
       const stage = await phase(target, async () => { await stageImage(target.url, id!, p.file, p.bytes) })
       const imported = await phase(target, async () => {
         await startImport(target.url, id!, { method: { name: 'glance-direct' }, stores: [p.src.storeId] })
-        checkImage(await waitFor(target.url, id!, [p.src.storeId], p.bytes), p.sha512, p.bytes, [p.src.storeId])
+        checkImage(await waitFor(target.url, id!, [p.src.storeId], p.bytes, slowest), p.sha512, p.bytes, [p.src.storeId])
       })
       phases = { stage, import: imported }
       return {
         value: (Date.now() - started) / 1000,
-        extra: { stage_s: stage.value, import_s: imported.value, stage_cpu_s: stage.usage!.cpuSeconds, import_cpu_s: imported.usage!.cpuSeconds },
+        extra: {
+          stage_s: stage.value,
+          import_s: imported.value,
+          stage_cpu_s: stage.usage!.cpuSeconds,
+          import_cpu_s: imported.usage!.cpuSeconds,
+          slowest_poll_s: slowest.s
+        },
         peakRssMiB: Math.max(stage.usage!.peakRssMiB, imported.usage!.peakRssMiB)
       }
     }))
@@ -154,9 +163,10 @@ async function directThenCopy (ctx: BenchContext, t: TargetCases, target: Target
     const dst = p.dst
     const copied = await t.copy.run(async () => await step(target, [p.src, dst], async () => {
       const started = Date.now()
+      const slowest = { s: 0 }
       await startImport(target.url, id!, { method: { name: 'copy-image' }, stores: [dst.storeId] })
-      checkImage(await waitFor(target.url, id!, [p.src.storeId, dst.storeId], p.bytes), p.sha512, p.bytes, [p.src.storeId, dst.storeId])
-      return { value: (Date.now() - started) / 1000 }
+      checkImage(await waitFor(target.url, id!, [p.src.storeId, dst.storeId], p.bytes, slowest), p.sha512, p.bytes, [p.src.storeId, dst.storeId])
+      return { value: (Date.now() - started) / 1000, extra: { slowest_poll_s: slowest.s } }
     }))
     const wrongCopy = copied !== undefined ? await storedMismatch(dst, id!, p.sha512) : undefined
     if (wrongCopy !== undefined) t.copy.failLast(wrongCopy)
@@ -171,10 +181,11 @@ async function webDownload (ctx: BenchContext, t: TargetCases, target: Target, p
   try {
     const done = await t.web.run(async () => await step(target, [p.src], async () => {
       const started = Date.now()
+      const slowest = { s: 0 }
       id = await createImage(target.url, 'bench-import-web')
       await startImport(target.url, id, { method: { name: 'web-download', uri: p.uri }, stores: [p.src.storeId] })
-      checkImage(await waitFor(target.url, id, [p.src.storeId], p.bytes), p.sha512, p.bytes, [p.src.storeId])
-      return { value: (Date.now() - started) / 1000 }
+      checkImage(await waitFor(target.url, id, [p.src.storeId], p.bytes, slowest), p.sha512, p.bytes, [p.src.storeId])
+      return { value: (Date.now() - started) / 1000, extra: { slowest_poll_s: slowest.s } }
     }))
     const wrong = done !== undefined ? await storedMismatch(p.src, id!, p.sha512) : undefined
     if (wrong !== undefined) t.web.failLast(wrong)
@@ -224,12 +235,19 @@ async function phase (target: Target, body: () => Promise<void>): Promise<RunOut
   return { value: (Date.now() - started) / 1000, usage: monitor.stop() }
 }
 
-/** Polls the image until it is active in every one of `stores` (nothing importing), or fails. */
-async function waitFor (base: string, id: string, stores: string[], bytes: number): Promise<Record<string, any>> {
+/**
+ * Polls the image until it is active in every one of `stores` (nothing importing), or fails.
+ * A poll may wait as long as the step may last: Glance's worker answers no request while
+ * librbd blocks its eventlet hub during a copy (its GETs took over 60 s at 4 GiB). The slowest
+ * poll's seconds land in `slowest`.
+ */
+async function waitFor (base: string, id: string, stores: string[], bytes: number, slowest: { s: number }): Promise<Record<string, any>> {
   const deadline = Date.now() + (120 + bytes / SLOWEST_BYTES_PER_SECOND) * 1000
   for (let poll = 1; ; poll++) {
     if (stopping.signal.aborted) throw new Error('interrupted')
-    const image = await getImage(base, id)
+    const asked = Date.now()
+    const image = await getImage(base, id, Math.max(1000, deadline - asked))
+    slowest.s = Math.max(slowest.s, (Date.now() - asked) / 1000)
     const have = String(image.stores ?? '').split(',').filter(Boolean)
     const importing = String(image.os_glance_importing_to_stores ?? '').split(',').filter(Boolean)
     const failed = String(image.os_glance_failed_import ?? '').split(',').filter(Boolean)
@@ -340,7 +358,23 @@ function rbdCli (cluster: Cluster, ...args: string[]): string {
   return ['rbd', ...cephArgs(cluster), '--no-progress', ...args].map(q).join(' ')
 }
 
-async function baselines (ctx: BenchContext, b: Baselines, p: { src: Cluster, dst?: Cluster, file: string, uri: string, bytes: number, sha512: string }): Promise<void> {
+async function baselines (ctx: BenchContext, b: Baselines, p: { src: Cluster, dst?: Cluster, file: string, uri: string, bytes: number, sha512: string },
+  methods: Set<string>): Promise<void> {
+  if (methods.has('glance-direct')) await directBaselines(ctx, b, p)
+  if (!methods.has('web-download')) return
+  const webName = rbdImageName()
+  try {
+    await b.web.run(async () => await timedPipeline(
+      `curl -sS --fail ${q(p.uri)} | ${rbdCli(p.src, 'import', '--image-format', '2', '--object-size', `${p.src.chunkMiB}M`, '-', `${p.src.pool}/${webName}`)}`,
+      [p.src], p.bytes, 'curl | rbd import'))
+  } finally {
+    const failure = await rbdRemove(p.src, webName)
+    if (failure !== undefined) ctx.log(`cleanup: ${failure}`)
+  }
+}
+
+/** The curl-into-sink and rbd import baselines, then (with dst) the copy of that rbd image between the clusters. */
+async function directBaselines (ctx: BenchContext, b: Baselines, p: { src: Cluster, dst?: Cluster, file: string, bytes: number, sha512: string }): Promise<void> {
   await b.sink.run(async () => {
     const r = await uploadToSink(ctx.trivial.url, p.file, p.bytes)
     return { value: p.bytes / 1e6 / r.value }
@@ -373,15 +407,6 @@ async function baselines (ctx: BenchContext, b: Baselines, p: { src: Cluster, ds
     }
   } finally {
     const failure = await rbdRemove(p.src, name)
-    if (failure !== undefined) ctx.log(`cleanup: ${failure}`)
-  }
-  const webName = rbdImageName()
-  try {
-    await b.web.run(async () => await timedPipeline(
-      `curl -sS --fail ${q(p.uri)} | ${rbdCli(p.src, 'import', '--image-format', '2', '--object-size', `${p.src.chunkMiB}M`, '-', `${p.src.pool}/${webName}`)}`,
-      [p.src], p.bytes, 'curl | rbd import'))
-  } finally {
-    const failure = await rbdRemove(p.src, webName)
     if (failure !== undefined) ctx.log(`cleanup: ${failure}`)
   }
 }
