@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ROOT } from './helpers/glint.js'
 
-const SCENARIOS = ['listing', 'transfer', 'parallel-uploads', 'boot-storm', 'keystone']
+const SCENARIOS = ['listing', 'transfer', 'parallel-uploads', 'boot-storm', 'keystone', 'import']
 
 t.setTimeout(20 * 60_000)
 
@@ -71,6 +71,14 @@ t.test('npm run bench -- --quick', async (t) => {
         if (glint.value !== undefined && c.subjects.some((s: any) => s.role === 'baseline' && s.value !== undefined)) {
           t.type(c.glintOverBaseline, 'number', `${c.id}: Glint/baseline ratio`)
         }
+        if (scenario.name === 'import' && glint.value !== undefined) {
+          t.equal(c.lowerIsBetter, true, `${c.id}: seconds, its ratios are speed ratios`)
+          // the step's bytes on each cluster (OSD perf counters) and the staging directory
+          const moved = /\/copy-image$/.test(c.id) ? ['ceph_a_read_mib', 'ceph_b_written_mib'] : /\/(glance-direct|web-download)$/.test(c.id) ? ['ceph_a_written_mib'] : []
+          for (const key of moved) t.ok(glint.extra[key]?.median >= 63, `${c.id}: ${key} about the image's 64 MiB (${glint.extra[key]?.median})`)
+          if (moved.length > 0) t.type(glint.extra.staging_peak_mib?.median, 'number', `${c.id}: staging directory peak`)
+          if (c.id.endsWith('/glance-direct')) t.type(glint.extra.stage_s?.median, 'number', `${c.id}: stage timed apart`)
+        }
         if (scenario.name === 'keystone' && glint.value !== undefined) {
           t.type(glint.extra.keystone_cpu_s?.median, 'number', `${c.id}: Keystone's CPU seconds beside Glint's`)
           if (c.unit === 'ms') {
@@ -86,7 +94,8 @@ t.test('npm run bench -- --quick', async (t) => {
   for (const id of ['listing/limit=25/c=1/keep-alive', 'listing/limit=1000/c=64/close', 'listing/create',
     'transfer/fast/64/upload', 'transfer/fast/64/upload-chunked', 'transfer/fast/64/download', 'transfer/ceph_a/64/upload', 'transfer/ceph_b/64/download',
     'parallel-uploads', 'boot-storm/fast/8', 'boot-storm/fast/32',
-    'keystone/show/new-token', 'keystone/show/cached-token', 'keystone/show/no-keystone', 'keystone/show/c=1', 'keystone/list25/c=64']) {
+    'keystone/show/new-token', 'keystone/show/cached-token', 'keystone/show/no-keystone', 'keystone/show/c=1', 'keystone/list25/c=64',
+    'import/64/glance-direct/stage', 'import/64/glance-direct/import', 'import/64/glance-direct', 'import/64/copy-image', 'import/64/web-download']) {
     t.ok(ids.includes(id), `case ${id} reported (measured or not)`)
   }
   t.ok(ids.some((id: string) => /^boot-storm\/ceph_[ab]\/32$/.test(id)), 'the boot storm from RBD is reported (measured or not)')
