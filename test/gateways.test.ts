@@ -6,52 +6,16 @@
 // gateway killed in the middle of a download storm costs the clients a retry, never a byte.
 
 import t from 'tap'
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import { request as httpRequest } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createDatabase, createImage, startGlint, request, type Glint } from './helpers/glint.js'
+import { createDatabase, createImage, startGlint, request } from './helpers/glint.js'
 import { download, eventually, upload } from './helpers/data.js'
-import { freePort } from '../bench/util/paths.js'
+import { haproxyMissing, startHaproxy } from '../bench/targets/haproxy.js'
 
 const MiB = 1024 * 1024
-const haproxyMissing = spawnSync('haproxy', ['-v']).status === 0 ? undefined : 'haproxy is not installed'
-
-/** HAProxy in the foreground, round robin over the gateways, health-checked on /healthcheck. */
-async function startHaproxy (dir: string, gateways: Glint[]): Promise<{ url: string, proc: ChildProcess, stop: () => Promise<void> }> {
-  const port = await freePort()
-  const cfg = join(dir, 'haproxy.cfg')
-  writeFileSync(cfg, `global
-  maxconn 2048
-defaults
-  mode http
-  timeout connect 2s
-  timeout client 120s
-  timeout server 120s
-  retries 2
-  option redispatch
-frontend images
-  bind 127.0.0.1:${port}
-  default_backend glint
-backend glint
-  balance roundrobin
-  option httpchk
-  http-check send meth GET uri /healthcheck ver HTTP/1.1 hdr Host glint
-${gateways.map((g, i) => `  server g${i} 127.0.0.1:${g.port} check inter 300 fall 2 rise 2`).join('\n')}
-`)
-  const proc = spawn('haproxy', ['-f', cfg, '-db'], { stdio: ['ignore', 'ignore', 'pipe'] })
-  let errors = ''
-  proc.stderr!.on('data', (d) => { errors += d })
-  const url = `http://127.0.0.1:${port}`
-  const up = await eventually(async () => {
-    try { return (await request(url, 'GET', '/healthcheck')).status === 200 } catch { return false }
-  }, 100, 100)
-  if (!up) throw new Error(`haproxy did not come up: ${errors}`)
-  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()))
-  return { url, proc, stop: async () => { proc.kill('SIGTERM'); await exited } }
-}
 
 /** One download that may be cut short: resolves its digest, or undefined when it failed. */
 async function tryDownload (url: string): Promise<{ size: number, sha512: string } | undefined> {
@@ -70,7 +34,7 @@ async function tryDownload (url: string): Promise<{ size: number, sha512: string
   })
 }
 
-t.test('two gateways over one registry and one store, behind HAProxy', { skip: haproxyMissing }, async (t) => {
+t.test('two gateways over one registry and one store, behind HAProxy', { skip: haproxyMissing() }, async (t) => {
   const db = await createDatabase()
   const dir = mkdtempSync(join(tmpdir(), 'glint-gateways-'))
   const storeDir = join(dir, 'images')
@@ -79,7 +43,7 @@ t.test('two gateways over one registry and one store, behind HAProxy', { skip: h
   const a = await startGlint({ config, databaseUrl: db.url })
   const b = await startGlint({ config, databaseUrl: db.url })
   t.teardown(async () => { await a.stop(); await b.stop() })
-  const proxy = await startHaproxy(dir, [a, b])
+  const proxy = await startHaproxy(dir, [a.port, b.port])
   t.teardown(() => proxy.stop())
 
   t.test('uploaded through one gateway, downloaded through the other and through HAProxy', async (t) => {
