@@ -75,6 +75,8 @@ export class NotMeasured extends Error {}
 export interface Watch {
   /** the server whose process tree is measured (and must be idle before a run) */
   pid?: number
+  /** several servers measured together (gateways behind one proxy): CPU and RSS summed over their trees */
+  pids?: number[]
   /** other processes that must be quiet before a run (e.g. the Ceph OSD the run talks to) */
   quietPids?: () => number[]
   /** the OSDs a run writes to or reads from: their CPU seconds per GiB moved go in the details */
@@ -113,8 +115,9 @@ export class SubjectRecorder {
     if (this.samples.length > 0 && this.samples.every((s) => s.error !== undefined)) return undefined
     let note: string | undefined
     const { pid, quietPids } = this.watch
-    if (pid !== undefined) {
-      const idle = await waitForIdle(() => processTree(pid), { threshold: 0.05, quietMs: 1000, timeoutMs: this.idle.timeoutMs })
+    const roots = this.watch.pids ?? (pid !== undefined ? [pid] : [])
+    if (roots.length > 0) {
+      const idle = await waitForIdle(() => roots.flatMap(processTree), { threshold: 0.05 * roots.length, quietMs: 1000, timeoutMs: this.idle.timeoutMs })
       if (!idle) note = `server not idle after ${Math.round(this.idle.timeoutMs / 1000)} s before a run`
     }
     if (quietPids !== undefined) {
@@ -122,7 +125,7 @@ export class SubjectRecorder {
       const quiet = await waitForIdle(quietPids, { threshold: 0.15, quietMs: 1000, timeoutMs: QUIET_TIMEOUT_MS })
       if (!quiet) note = [note, `Ceph OSD busy before a run (waited ${QUIET_TIMEOUT_MS / 1000} s)`].filter(Boolean).join('; ')
     }
-    const monitor = pid !== undefined ? new TreeMonitor(pid) : undefined
+    const monitor = roots.length > 0 ? new TreeMonitor(roots) : undefined
     const osds = this.watch.osdPids?.() ?? []
     const osdCpuBefore = cpuSeconds(osds)
     let sample: Sample
@@ -132,9 +135,14 @@ export class SubjectRecorder {
     } catch (err) {
       sample = { error: err instanceof Error ? err.message : String(err) }
     }
-    let usage = monitor?.stop() ?? sample.outcome?.usage
+    const watched = monitor?.stop()
+    let usage = watched ?? sample.outcome?.usage
     const seen = sample.outcome?.peakRssMiB
     if (usage !== undefined && seen !== undefined && seen > usage.peakRssMiB) usage = { ...usage, peakRssMiB: seen }
+    if (sample.outcome !== undefined && this.watch.pids !== undefined && watched !== undefined) {
+      // with several servers the sum hides what one of them needs
+      sample.outcome = { ...sample.outcome, extra: { ...sample.outcome.extra, rss_max_process_MiB: watched.maxProcessRssMiB } }
+    }
     const gib = (this.watch.bytes ?? 0) / GiB
     if (sample.outcome !== undefined && gib > 0) {
       const extra: Record<string, number> = { ...sample.outcome.extra }

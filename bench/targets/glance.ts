@@ -31,6 +31,8 @@ export interface GlanceSetup {
   name?: string
   /** a loopback server web-download may fetch from: [import_filtering_opts] allows its host and port */
   importFrom?: ImportSource
+  /** [DEFAULT] workers (default: the cores, glance.sh's default) */
+  workers?: number
 }
 
 async function glanceVersion (): Promise<string> {
@@ -50,7 +52,8 @@ export async function startGlance (setup: GlanceSetup): Promise<Target> {
   const workDir = join(setup.workDir, setup.name ?? 'glance')
   const port = await freePort()
   // A fresh database per benchmark run, so the listing sees exactly the images it made.
-  const env = { GLANCE_DB_URL: PG_SERVER, GLANCE_DB_NAME: `glance_bench_${randomBytes(4).toString('hex')}` }
+  const env: Record<string, string> = { GLANCE_DB_URL: PG_SERVER, GLANCE_DB_NAME: `glance_bench_${randomBytes(4).toString('hex')}` }
+  if (setup.workers !== undefined) env.GLANCE_WORKERS = String(setup.workers)
   const dropDatabase = async (): Promise<void> => {
     await runCommand('psql', [`${PG_SERVER}/postgres`, '-qtAX', '-c', `drop database if exists ${env.GLANCE_DB_NAME} with (force)`],
       { timeoutMs: 60_000, cleanup: true })

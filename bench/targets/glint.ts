@@ -30,6 +30,8 @@ export interface GlintSetup {
   name?: string
   /** a loopback server web-download may fetch from: [import_filtering_opts] allows its host and port */
   importFrom?: ImportSource
+  /** an existing database on the local PostgreSQL, shared with other gateways: not created, not dropped */
+  database?: string
 }
 
 /** Where web-download's test file is served from (the harness's own loopback server). */
@@ -80,15 +82,24 @@ async function withAdmin<T> (fn: (sql: postgres.Sql) => Promise<T>): Promise<T> 
   try { return await fn(sql) } finally { await sql.end({ timeout: 5 }) }
 }
 
+/** A fresh, empty database for one benchmark run's Glint (or several gateways of one). */
+export async function createBenchDatabase (): Promise<string> {
+  const database = `glint_bench_${randomBytes(4).toString('hex')}`
+  await withAdmin(async (sql) => await sql.unsafe(`create database ${database}`))
+  return database
+}
+
+export async function dropBenchDatabase (database: string): Promise<void> {
+  await withAdmin(async (sql) => await sql.unsafe(`drop database if exists ${database} with (force)`)).catch(() => {})
+}
+
 export async function startGlint (setup: GlintSetup): Promise<Target> {
   const dir = join(setup.workDir, setup.name ?? 'glint')
   mkdirSync(dir, { recursive: true })
   mkdirSync(setup.fileDir, { recursive: true })
-  const database = `glint_bench_${randomBytes(4).toString('hex')}`
-  await withAdmin(async (sql) => await sql.unsafe(`create database ${database}`))
-  const dropDatabase = async (): Promise<void> => {
-    await withAdmin(async (sql) => await sql.unsafe(`drop database if exists ${database} with (force)`)).catch(() => {})
-  }
+  const shared = setup.database
+  const database = shared ?? await createBenchDatabase()
+  const dropDatabase = async (): Promise<void> => { if (shared === undefined) await dropBenchDatabase(database) }
 
   const port = await freePort()
   const confFile = join(dir, 'glance-api.conf')

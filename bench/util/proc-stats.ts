@@ -73,8 +73,12 @@ export class TreeMonitor {
   private readonly timer: NodeJS.Timeout
   private readonly lastCpu = new Map<number, number>()
 
-  constructor (private readonly root: number) {
-    for (const pid of processTree(root)) {
+  private readonly roots: number[]
+
+  /** One server's tree, or several (the gateways behind one proxy), summed. */
+  constructor (root: number | number[]) {
+    this.roots = Array.isArray(root) ? root : [root]
+    for (const pid of this.trees()) {
       resetPeakRss(pid)
       this.lastCpu.set(pid, cpuSeconds([pid]))
     }
@@ -83,8 +87,10 @@ export class TreeMonitor {
     this.timer = setInterval(() => this.poll(), 200)
   }
 
+  private trees (): number[] { return this.roots.flatMap(processTree) }
+
   private poll (): void {
-    const live = new Set(processTree(this.root))
+    const live = new Set(this.trees())
     for (const pid of live) {
       const hwm = statusKiB(pid, 'VmHWM')
       if (hwm !== undefined) this.peakKiB.set(pid, Math.max(this.peakKiB.get(pid) ?? 0, hwm))
@@ -94,12 +100,14 @@ export class TreeMonitor {
     for (const pid of this.lastCpu.keys()) if (!live.has(pid)) this.lastCpu.delete(pid)
   }
 
-  stop (): { cpuSeconds: number, peakRssMiB: number } {
+  /** CPU-s of all the trees, the sum of their processes' peak RSS, and the largest single one's. */
+  stop (): { cpuSeconds: number, peakRssMiB: number, maxProcessRssMiB: number } {
     this.poll()
     clearInterval(this.timer)
     const now = [...this.lastCpu.values()].reduce((a, b) => a + b, 0)
-    const peak = [...this.peakKiB.values()].reduce((a, b) => a + b, 0)
-    return { cpuSeconds: Math.max(0, now - this.cpuAtStart), peakRssMiB: peak / 1024 }
+    const peaks = [...this.peakKiB.values()]
+    const peak = peaks.reduce((a, b) => a + b, 0)
+    return { cpuSeconds: Math.max(0, now - this.cpuAtStart), peakRssMiB: peak / 1024, maxProcessRssMiB: Math.max(0, ...peaks) / 1024 }
   }
 }
 
