@@ -5,7 +5,7 @@ import { resolve } from 'node:path'
 import { REPO_ROOT } from './util/paths.js'
 import { parseClusterSpec, type ClusterSpec } from './targets/clusters.js'
 
-export const SCENARIO_NAMES = ['listing', 'transfer', 'parallel-uploads', 'boot-storm', 'keystone', 'import'] as const
+export const SCENARIO_NAMES = ['listing', 'transfer', 'parallel-uploads', 'boot-storm', 'keystone', 'import', 'gateways'] as const
 export type ScenarioName = typeof SCENARIO_NAMES[number]
 export const IMPORT_METHODS = ['glance-direct', 'copy-image', 'web-download'] as const
 export type ImportMethod = typeof IMPORT_METHODS[number]
@@ -25,6 +25,10 @@ export interface Options {
   parallelMiB: number
   stormMiB: number
   stormClients: number[]
+  /** gateways: the numbers of gateways (Glint processes, Glance workers) to measure */
+  gateways: number[]
+  /** gateways: concurrent downloads of the storm */
+  gatewayClients: number
   listImages: number
   /** images per create-rate run */
   createImages: number
@@ -48,11 +52,11 @@ export interface Options {
 
 const FULL = {
   runs: 3, transferMiB: [1024, 4096], importMiB: [1024, 4096], parallelMiB: 1024, stormMiB: 256, stormClients: [32, 256],
-  listImages: 1000, createImages: 200, wrkSeconds: 10, newTokenRequests: 50, cachedRequests: 200, idleTimeoutSec: 90
+  gateways: [1, 2, 3], gatewayClients: 64, listImages: 1000, createImages: 200, wrkSeconds: 10, newTokenRequests: 50, cachedRequests: 200, idleTimeoutSec: 90
 }
 const QUICK = {
   runs: 1, transferMiB: [64], importMiB: [64], parallelMiB: 64, stormMiB: 32, stormClients: [8, 32],
-  listImages: 100, createImages: 50, wrkSeconds: 3, newTokenRequests: 10, cachedRequests: 30, idleTimeoutSec: 20
+  gateways: [1, 2], gatewayClients: 8, listImages: 100, createImages: 50, wrkSeconds: 3, newTokenRequests: 10, cachedRequests: 30, idleTimeoutSec: 20
 }
 
 export const HELP = `Usage: npm run bench -- [options]
@@ -74,6 +78,15 @@ Scenarios (default: all):
   boot-storm         32 and 256 concurrent downloads of one 256 MiB image from the file store
                      and from RBD (aggregate MB/s, errors, latency, peak RSS). Baseline: the
                      same clients against the trivial server streaming the same file.
+  gateways           several gateways behind HAProxy (roundrobin, loopback): for N in 1, 2, 3,
+                     N Glint processes over one registry database, and (with --against-glance)
+                     Glance with workers = N behind its own HAProxy, interleaved. 6 uploads at
+                     once alternating the RBD stores (each --parallel-mib, stored sha512
+                     checked) and a boot storm of --gateway-clients downloads of one
+                     --storm-mib image from RBD (every body's sha256 checked): aggregate MB/s,
+                     errors, CPU-s of all gateway processes and of HAProxy, peak RSS per
+                     process. Baselines: 6 rbd imports at once; the trivial server behind
+                     HAProxy streaming the same file to the same clients.
   keystone           Keystone tokens (test/keystone/keystone.sh, booted if not up): a Glint with
                      flavor = keystone and (with --against-glance) Glance with keystonemiddleware,
                      1,000 images each. GET /v2/images/{id} latency (median, p99) with a new
@@ -105,6 +118,8 @@ Options:
   --parallel-mib N     size of each parallel upload in MiB (default 1024)
   --storm-mib N        boot-storm image size in MiB (default 256)
   --storm-clients LIST concurrent downloads (default 32,256)
+  --gateways LIST      gateways: the numbers of gateways (default 1,2,3; --quick 1,2)
+  --gateway-clients N  gateways: concurrent downloads in the storm (default 64; --quick 8)
   --images N           images in the listing and the keystone scenario (default 1000)
   --wrk-seconds N      length of each wrk run (default 10)
   --ceph NAME=CONF[,pool=P][,user=U][,keyring=FILE][,chunk=MIB]
@@ -155,6 +170,8 @@ export function parseOptions (argv: string[]): Options | undefined {
       'parallel-mib': { type: 'string' },
       'storm-mib': { type: 'string' },
       'storm-clients': { type: 'string' },
+      gateways: { type: 'string' },
+      'gateway-clients': { type: 'string' },
       images: { type: 'string' },
       'wrk-seconds': { type: 'string' },
       out: { type: 'string' },
@@ -186,6 +203,8 @@ export function parseOptions (argv: string[]): Options | undefined {
     parallelMiB: values['parallel-mib'] !== undefined ? positive(values['parallel-mib'], 'parallel-mib') : profile.parallelMiB,
     stormMiB: values['storm-mib'] !== undefined ? positive(values['storm-mib'], 'storm-mib') : profile.stormMiB,
     stormClients: values['storm-clients'] !== undefined ? numberList(values['storm-clients'], 'storm-clients') : profile.stormClients,
+    gateways: values.gateways !== undefined ? numberList(values.gateways, 'gateways').map(Math.round) : profile.gateways,
+    gatewayClients: values['gateway-clients'] !== undefined ? Math.round(positive(values['gateway-clients'], 'gateway-clients')) : profile.gatewayClients,
     listImages: values.images !== undefined ? Math.round(positive(values.images, 'images')) : profile.listImages,
     createImages: profile.createImages,
     wrkSeconds: values['wrk-seconds'] !== undefined ? positive(values['wrk-seconds'], 'wrk-seconds') : profile.wrkSeconds,

@@ -21,6 +21,7 @@ import { parallelUploads } from './scenarios/parallel-uploads.js'
 import { bootStorm } from './scenarios/boot-storm.js'
 import { keystone } from './scenarios/keystone.js'
 import { importScenario } from './scenarios/import.js'
+import { gateways } from './scenarios/gateways.js'
 import { textTable } from './report/table.js'
 import { renderResults, writeResults } from './report/write.js'
 import { stopping } from './util/process.js'
@@ -28,7 +29,7 @@ import { collectLeftovers } from './leftovers.js'
 import { createdImages } from './clients/api.js'
 
 const SCENARIOS: Record<ScenarioName, Scenario> = {
-  listing, transfer, 'parallel-uploads': parallelUploads, 'boot-storm': bootStorm, keystone, import: importScenario
+  listing, transfer, 'parallel-uploads': parallelUploads, 'boot-storm': bootStorm, keystone, import: importScenario, gateways
 }
 
 function log (msg: string): void {
@@ -117,10 +118,16 @@ async function main (): Promise<number> {
     cleanup.push(trivial.stop)
     // web-download fetches from the trivial server: both servers must allow that loopback port
     const importFrom = opts.scenarios.includes('import') ? { host: '127.0.0.1', port: Number(new URL(trivial.url).port) } : undefined
-    const glint = await startTarget('Glint', async () => await startGlint({ workDir: opts.workDir, fileDir, clusters, importFrom }), cleanup)
-    const glance: TargetSlot = opts.againstGlance
-      ? await startTarget('Glance', async () => await startGlance({ workDir: opts.workDir, fileDir, clusters, log, importFrom }), cleanup)
-      : { unavailable: 'not requested (run with --against-glance)' }
+    // the shared Glint and Glance only when a scenario uses them (the gateways scenario starts its own)
+    const shared = opts.scenarios.some((name) => SCENARIOS[name].ownTargets !== true)
+    const glint: TargetSlot = shared
+      ? await startTarget('Glint', async () => await startGlint({ workDir: opts.workDir, fileDir, clusters, importFrom }), cleanup)
+      : { unavailable: 'not started (no scenario of this run uses it)' }
+    const glance: TargetSlot = !opts.againstGlance
+      ? { unavailable: 'not requested (run with --against-glance)' }
+      : shared
+        ? await startTarget('Glance', async () => await startGlance({ workDir: opts.workDir, fileDir, clusters, log, importFrom }), cleanup)
+        : { unavailable: 'not started (no scenario of this run uses it)' }
 
     const ctx: BenchContext = { opts, glint, glance, trivial, clusters, files: new DataFiles(join(opts.workDir, 'data')), workDir: opts.workDir, log }
     const scenarios: ScenarioResult[] = []

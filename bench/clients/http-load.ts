@@ -1,9 +1,11 @@
 // Concurrent HTTP clients, run as their own process so the harness's bookkeeping never
 // competes with them on the event loop. Prints one JSON line with the figures.
 //
-//   node dist/bench/clients/http-load.js storm  URL CLIENTS DEADLINE_MS
+//   node dist/bench/clients/http-load.js storm  URL CLIENTS DEADLINE_MS [SHA256]
 //       CLIENTS simultaneous GETs of URL, each on its own connection (a boot storm: every
-//       hypervisor fetches the same image); bodies are counted and discarded.
+//       hypervisor fetches the same image); bodies are counted and discarded. With SHA256,
+//       every body is hashed (sha256: the cheapest digest here, SHA-NI) and one that differs
+//       counts as an error; the client's own CPU seconds are reported either way.
 //   node dist/bench/clients/http-load.js create BASE COUNT CONCURRENCY IDS_FILE DEADLINE_MS
 //       COUNT image creates (POST BASE/v2/images, or BASE itself if it ends in /create)
 //       over CONCURRENCY keep-alive connections; the new ids go to IDS_FILE.
@@ -15,30 +17,36 @@
 // With BENCH_AUTH_TOKEN set, create and delete send X-Auth-Token instead of the identity headers.
 
 import { Agent, request } from 'node:http'
+import { createHash, type Hash } from 'node:crypto'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { IDENTITY_HEADERS } from './api.js'
 import { percentile } from '../util/percentile.js'
 
-interface Reply { status: number, bytes: number, body: string, ttfbMs: number, totalMs: number, error?: string }
+interface Reply { status: number, bytes: number, body: string, ttfbMs: number, totalMs: number, error?: string, sha256?: string }
 
 const AUTH_HEADERS: Record<string, string> = process.env.BENCH_AUTH_TOKEN !== undefined ? { 'X-Auth-Token': process.env.BENCH_AUTH_TOKEN } : IDENTITY_HEADERS
 
 function send (url: URL, method: string, agent: Agent | false, body: string | undefined, keepBody: boolean, deadline: number,
-  requestHeaders: Record<string, string> = AUTH_HEADERS): Promise<Reply> {
+  requestHeaders: Record<string, string> = AUTH_HEADERS, hashBody = false): Promise<Reply> {
   return new Promise((resolve) => {
     const started = performance.now()
     let ttfbMs = 0
     let bytes = 0
     let text = ''
+    const hash: Hash | undefined = hashBody ? createHash('sha256') : undefined
     const headers: Record<string, string> = { ...requestHeaders }
     if (body !== undefined) { headers['Content-Type'] = 'application/json'; headers['Content-Length'] = String(Buffer.byteLength(body)) }
+    let finished = false
     const done = (status: number, error?: string): void => {
+      // 'aborted', 'error' and 'end' may all come: the first one counts (a digest is final)
+      if (finished) return
+      finished = true
       clearTimeout(timer)
-      resolve({ status, bytes, body: text, ttfbMs, totalMs: performance.now() - started, error })
+      resolve({ status, bytes, body: text, ttfbMs, totalMs: performance.now() - started, error, sha256: hash?.digest('hex') })
     }
     const req = request(url, { method, agent, headers }, (res) => {
       ttfbMs = performance.now() - started
-      res.on('data', (chunk: Buffer) => { bytes += chunk.byteLength; if (keepBody) text += chunk })
+      res.on('data', (chunk: Buffer) => { bytes += chunk.byteLength; hash?.update(chunk); if (keepBody) text += chunk })
       res.on('end', () => done(res.statusCode ?? 0))
       res.on('error', (err) => done(res.statusCode ?? 0, err.message))
       res.on('aborted', () => done(res.statusCode ?? 0, 'response aborted'))
@@ -49,20 +57,31 @@ function send (url: URL, method: string, agent: Agent | false, body: string | un
   })
 }
 
-async function storm (url: string, clients: number, deadlineMs: number): Promise<unknown> {
+async function storm (url: string, clients: number, deadlineMs: number, sha256?: string): Promise<unknown> {
   const deadline = Date.now() + deadlineMs
+  const cpuBefore = process.cpuUsage()
   const started = performance.now()
   // agent:false: one fresh connection per request, as separate hypervisors would have.
-  const replies = await Promise.all(Array.from({ length: clients }, async () => await send(new URL(url), 'GET', false, undefined, false, deadline)))
+  const replies = await Promise.all(Array.from({ length: clients }, async () =>
+    await send(new URL(url), 'GET', false, undefined, false, deadline, AUTH_HEADERS, sha256 !== undefined)))
   const wallSeconds = (performance.now() - started) / 1000
+  const cpu = process.cpuUsage(cpuBefore)
   const bytes = replies.reduce((sum, r) => sum + r.bytes, 0)
   const expected = Math.max(...replies.filter((r) => r.status === 200 && r.error === undefined).map((r) => r.bytes), 0)
-  const ok = replies.filter((r) => r.status === 200 && r.error === undefined && r.bytes === expected)
+  const badDigest = (r: Reply): boolean => sha256 !== undefined && r.sha256 !== sha256
+  const ok = replies.filter((r) => r.status === 200 && r.error === undefined && r.bytes === expected && !badDigest(r))
   const statuses: Record<string, number> = {}
-  for (const r of replies) { const key = r.error !== undefined ? `error: ${r.error}` : String(r.status); statuses[key] = (statuses[key] ?? 0) + 1 }
+  for (const r of replies) {
+    const key = r.error !== undefined ? `error: ${r.error}` : r.status === 200 && badDigest(r) ? '200 with other bytes' : String(r.status)
+    statuses[key] = (statuses[key] ?? 0) + 1
+  }
   return {
     wallSeconds,
     bytes,
+    /** bytes of complete answers with the right digest: what the clients could boot from */
+    goodBytes: ok.reduce((sum, r) => sum + r.bytes, 0),
+    hashChecked: sha256 !== undefined,
+    clientCpuSeconds: (cpu.user + cpu.system) / 1e6,
     ok: ok.length,
     errors: clients - ok.length,
     statuses,
@@ -137,7 +156,7 @@ async function latency (planFile: string): Promise<unknown> {
 async function main (): Promise<void> {
   const [mode, ...args] = process.argv.slice(2)
   let result: unknown
-  if (mode === 'storm') result = await storm(args[0], Number(args[1]), Number(args[2]))
+  if (mode === 'storm') result = await storm(args[0], Number(args[1]), Number(args[2]), args[3])
   else if (mode === 'create') result = await create(args[0], Number(args[1]), Number(args[2]), args[3], Number(args[4]))
   else if (mode === 'latency') result = await latency(args[0])
   else if (mode === 'delete') result = await remove(args[0], args[1], Number(args[2]), Number(args[3]))

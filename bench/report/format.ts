@@ -31,7 +31,8 @@ const EXTRA_NAMES: Record<string, string> = {
   errors: 'errors', p50_s: 'p50 s', p99_s: 'p99 s', ttfb_p50_s: 'TTFB p50 s',
   cpu_s_per_gib: 'own CPU-s/GiB', osd_cpu_s_per_gib: 'OSD CPU-s/GiB', max_ms: 'max ms', keystone_cpu_s: 'Keystone CPU-s',
   stage_s: 'stage s', import_s: 'import s', stage_cpu_s: 'stage CPU-s', import_cpu_s: 'import CPU-s',
-  staging_peak_mib: 'staging dir peak MiB', disk_written_mib: 'disk written MiB', slowest_poll_s: 'slowest GET s'
+  staging_peak_mib: 'staging dir peak MiB', disk_written_mib: 'disk written MiB', slowest_poll_s: 'slowest GET s',
+  haproxy_cpu_s: 'HAProxy CPU-s', client_cpu_s: 'client CPU-s', rss_max_process_MiB: 'peak RSS of one process MiB'
 }
 
 function extraName (key: string): string {

@@ -22,6 +22,8 @@ export interface BenchContext {
 
 export interface Scenario {
   name: ScenarioName
+  /** starts and stops its own servers: the run's shared Glint and Glance are not needed for it */
+  ownTargets?: boolean
   title: (opts: Options) => string
   description: (opts: Options) => string
   run: (ctx: BenchContext) => Promise<CaseResult[]>
