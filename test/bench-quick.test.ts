@@ -3,13 +3,15 @@
 // and the chart is written. No timing is asserted: the machine is shared and noisy.
 
 import t from 'tap'
-import { spawn } from 'node:child_process'
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { spawn, spawnSync } from 'node:child_process'
+import { createHash, randomBytes } from 'node:crypto'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ROOT } from './helpers/glint.js'
+import { freePort } from '../bench/util/paths.js'
 
-const SCENARIOS = ['listing', 'transfer', 'parallel-uploads', 'boot-storm', 'keystone', 'import']
+const SCENARIOS = ['listing', 'transfer', 'parallel-uploads', 'boot-storm', 'keystone', 'import', 'gateways']
 
 t.setTimeout(20 * 60_000)
 
@@ -79,6 +81,14 @@ t.test('npm run bench -- --quick', async (t) => {
           if (moved.length > 0) t.type(glint.extra.staging_peak_mib?.median, 'number', `${c.id}: staging directory peak`)
           if (c.id.endsWith('/glance-direct')) t.type(glint.extra.stage_s?.median, 'number', `${c.id}: stage timed apart`)
         }
+        if (scenario.name === 'gateways' && glint.value !== undefined) {
+          // every upload's stored sha512 and every downloaded body's sha256 was checked
+          t.equal(glint.extra.errors?.median, 0, `${c.id}: no upload or download failed or differed`)
+          t.type(glint.extra.haproxy_cpu_s?.median, 'number', `${c.id}: HAProxy's CPU seconds beside the gateways'`)
+          t.type(glint.extra.rss_max_process_MiB?.median, 'number', `${c.id}: peak RSS of one gateway`)
+          t.ok(glint.extra.rss_max_process_MiB.median <= glint.peakRssMiB.median, `${c.id}: one gateway's peak RSS within the sum`)
+          t.match(glint.label, / x \d$/, `${c.id}: the label says how many gateways`)
+        }
         if (scenario.name === 'keystone' && glint.value !== undefined) {
           t.type(glint.extra.keystone_cpu_s?.median, 'number', `${c.id}: Keystone's CPU seconds beside Glint's`)
           if (c.unit === 'ms') {
@@ -95,8 +105,57 @@ t.test('npm run bench -- --quick', async (t) => {
     'transfer/fast/64/upload', 'transfer/fast/64/upload-chunked', 'transfer/fast/64/download', 'transfer/ceph_a/64/upload', 'transfer/ceph_b/64/download',
     'parallel-uploads', 'boot-storm/fast/8', 'boot-storm/fast/32',
     'keystone/show/new-token', 'keystone/show/cached-token', 'keystone/show/no-keystone', 'keystone/show/c=1', 'keystone/list25/c=64',
-    'import/64/glance-direct/stage', 'import/64/glance-direct/import', 'import/64/glance-direct', 'import/64/copy-image', 'import/64/web-download']) {
+    'import/64/glance-direct/stage', 'import/64/glance-direct/import', 'import/64/glance-direct', 'import/64/copy-image', 'import/64/web-download',
+    'gateways/1/uploads', 'gateways/1/storm', 'gateways/2/uploads', 'gateways/2/storm']) {
     t.ok(ids.includes(id), `case ${id} reported (measured or not)`)
   }
   t.ok(ids.some((id: string) => /^boot-storm\/ceph_[ab]\/32$/.test(id)), 'the boot storm from RBD is reported (measured or not)')
+})
+
+t.test('the storm client counts a body with other bytes as an error', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'glint-storm-hash-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const file = join(dir, 'image.bin')
+  const bytes = randomBytes(3 * 1024 * 1024 + 5)
+  writeFileSync(file, bytes)
+  const port = await freePort()
+  const server = spawn(process.execPath, ['dist/bench/servers/trivial-server.js', String(port)], { cwd: ROOT, stdio: 'ignore' })
+  t.teardown(() => { server.kill('SIGTERM') })
+  const url = `http://127.0.0.1:${port}/file?path=${encodeURIComponent(file)}`
+  for (let i = 0; ; i++) {
+    const up = await fetch(`http://127.0.0.1:${port}/healthcheck`).then((r) => r.ok, () => false)
+    if (up) break
+    if (i > 100) throw new Error('the trivial server did not start')
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+  const storm = (sha256: string): Record<string, any> => {
+    const r = spawnSync(process.execPath, ['dist/bench/clients/http-load.js', 'storm', url, '4', '30000', sha256], { cwd: ROOT, encoding: 'utf8' })
+    return JSON.parse(r.stdout)
+  }
+  const right = storm(createHash('sha256').update(bytes).digest('hex'))
+  t.match(right, { ok: 4, errors: 0, hashChecked: true, goodBytes: 4 * bytes.length })
+  const wrong = storm(createHash('sha256').update('other bytes').digest('hex'))
+  t.match(wrong, { ok: 0, errors: 4, goodBytes: 0, statuses: { '200 with other bytes': 4 } })
+})
+
+t.test('npm run bench -- --only gateways --against-glance (Glance with workers = N behind HAProxy)', {
+  skip: existsSync('/usr/bin/glance-api') ? undefined : 'glance-api is not installed (bench/glance/glance.sh install)'
+}, async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'glint-bench-gateways-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const r = spawnSync(process.execPath, ['dist/bench/run.js', '--quick', '--only', 'gateways', '--against-glance', '--gateways', '2',
+    '--out', join(dir, 'results'), '--work-dir', join(dir, 'work')], { cwd: ROOT, encoding: 'utf8', timeout: 15 * 60_000 })
+  t.equal(r.status, 0, `exit code (stderr: ${r.stderr?.slice(-2000)})`)
+  const json = readdirSync(join(dir, 'results')).find((f) => f.endsWith('-quick.json'))!
+  const results = JSON.parse(readFileSync(join(dir, 'results', json), 'utf8'))
+  t.same(results.scenarios.map((s: any) => s.name), ['gateways'])
+  t.same(results.scenarios[0].cases.map((c: any) => c.id), ['gateways/2/uploads', 'gateways/2/storm'])
+  for (const c of results.scenarios[0].cases) {
+    const glance = c.subjects.find((s: any) => s.role === 'glance')
+    t.equal(glance.notMeasured, undefined, `${c.id}: Glance measured (${glance.notMeasured})`)
+    t.match(glance.label, /workers = 2$/, `${c.id}: Glance with 2 workers`)
+    t.equal(glance.extra.errors?.median, 0, `${c.id}: Glance: no errors, every byte checked`)
+    t.type(glance.extra.haproxy_cpu_s?.median, 'number', `${c.id}: its HAProxy's CPU seconds`)
+    t.type(c.glintOverGlance, 'number', `${c.id}: Glint/Glance ratio`)
+  }
 })
