@@ -75,7 +75,7 @@ export const gateways: Scenario = {
     const osds = (): number[] => rbdStores.flatMap((s) => osdPids(s.cluster!))
 
     // The storm's physical reference: the same file from the trivial server, through the same kind of hop.
-    const trivialProxy = await startHaproxy(dir, [Number(new URL(ctx.trivial.url).port)], 'haproxy-trivial')
+    const trivialProxy = await startHaproxy(dir, [Number(new URL(ctx.trivial.url).port)], { name: 'haproxy-trivial', check: 'lenient' })
     const cases: CaseResult[] = []
     try {
       for (const n of ctx.opts.gateways) {
@@ -189,7 +189,7 @@ async function startSide (ctx: BenchContext, role: 'glint' | 'glance', n: number
     } else {
       gateways.push(await startGlance({ workDir: ctx.workDir, fileDir, clusters: ctx.clusters, log: ctx.log, name: `glance-n${n}`, workers: n }))
     }
-    proxy = await startHaproxy(dir, gateways.map((g) => Number(new URL(g.url).port)), `haproxy-${role}-${n}`)
+    proxy = await startHaproxy(dir, gateways.map((g) => Number(new URL(g.url).port)), { name: `haproxy-${role}-${n}`, check: 'lenient' })
     const label = role === 'glint' ? `${gateways[0].label} x ${n}` : `${gateways[0].label} workers = ${n}`
     ctx.log(`${label} behind HAProxy at ${proxy.url} (gateway pids ${gateways.map((g) => g.pid).join(', ')}, HAProxy pid ${proxy.pid})`)
     return { side: { role, label, proxy, pids: gateways.map((g) => g.pid), stores: gateways[0].stores, stop } }
