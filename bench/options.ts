@@ -42,6 +42,8 @@ export interface Options {
   ceph: ClusterSpec[]
   /** only these stores (ids), or all */
   stores?: string[]
+  /** listing: only the cases whose id contains one of these */
+  cases?: string[]
   outDir: string
   workDir: string
   /** the command line, for the report */
@@ -66,8 +68,9 @@ each beside a physical baseline measured in the same run, and reports ratios.
 
 Scenarios (default: all):
   listing            1,000 images: GET /v2/images?limit=25 and ?limit=1000 at 1 and 64
-                     connections, keep-alive and Connection: close (wrk: req/s, p50, p99,
-                     non-2xx); image creates per second. Baseline: the same requests to a
+                     connections, keep-alive and Connection: close, and GET /v2/images/{id}
+                     at 1 and 64 keep-alive connections (wrk: req/s, p50, p99, non-2xx);
+                     image creates per second. Baseline: the same requests to a
                      trivial node:http server returning the same JSON.
   transfer           single-stream upload and download of 1 GiB and 4 GiB into the file store
                      and each RBD store (curl). Baselines: md5+sha512 on one core
@@ -130,6 +133,8 @@ Options:
                        this machine.
   --stores LIST        only these stores, e.g. --stores ceph_a,ceph_b (default: the file store
                        "fast" and every Ceph store)
+  --cases LIST         listing: only the cases whose id contains one of these, e.g.
+                       --cases limit=25/c=64/keep-alive,show/c=64 (ids as in the results file)
   --out DIR            results directory (default bench/results)
   --render FILE.json   measure nothing: redraw the chart and tables of a results file
   --work-dir DIR       scratch space for test files and server state (default /tmp/glint-bench/run-PID);
@@ -177,6 +182,7 @@ export function parseOptions (argv: string[]): Options | undefined {
       out: { type: 'string' },
       ceph: { type: 'string', multiple: true },
       stores: { type: 'string' },
+      cases: { type: 'string' },
       'work-dir': { type: 'string' },
       render: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false }
@@ -213,6 +219,7 @@ export function parseOptions (argv: string[]): Options | undefined {
     idleTimeoutSec: profile.idleTimeoutSec,
     ceph: (values.ceph ?? []).map(parseClusterSpec),
     stores: values.stores?.split(',').map((s) => s.trim()).filter(Boolean),
+    cases: values.cases?.split(',').map((s) => s.trim()).filter(Boolean),
     outDir: resolve(values.out ?? resolve(REPO_ROOT, 'bench', 'results')),
     workDir: resolve(values['work-dir'] ?? `/tmp/glint-bench/run-${process.pid}`),
     render: values.render !== undefined ? resolve(values.render) : undefined,

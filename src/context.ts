@@ -15,10 +15,13 @@ import type { StalledWrites } from './http/stalled-writes.js'
 import type { Policy } from './pipeline/policy/enforcer.js'
 import type { PropertyRules } from './pipeline/property-protection.js'
 import type { Gateway } from './recovery/sweep.js'
+import type { ReadCache } from './registry/read-cache.js'
 
 export interface AppContext {
   config: Config
   sql: Sql
+  /** image reads (show, list) from memory while the registry is unchanged; undefined for the embedded registry */
+  reads?: ReadCache
   stores: StoreSet
   hashers: Hashers
   /** image data out of the stores, concurrent downloads of one image sharing one read */

@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto'
 import { ConfigError, loadConfig } from './config/load.js'
 import { createLogger } from './log.js'
 import { connectionUse, openRegistry } from './registry/connect.js'
+import { openReadCache } from './registry/read-cache.js'
 import { createStores } from './stores/stores.js'
 import { createHashers } from './stores/hashers.js'
 import { fanOut } from './stores/fanout.js'
@@ -76,6 +77,7 @@ export async function serve (configFile: string | undefined): Promise<void> {
     config,
     gateway,
     sql: registry.sql,
+    reads: registry.listener === undefined ? undefined : openReadCache(registry.listener, log),
     stores,
     hashers,
     downloads: fanOut(config.fanout, log),
@@ -134,6 +136,7 @@ export async function serve (configFile: string | undefined): Promise<void> {
     await ctx.imageCache?.close()
     await notifier.flush(5000)
     await notifier.close()
+    await ctx.reads?.close()
     await stores.close()
     await hashers.close()
     await registry.close()

@@ -29,3 +29,13 @@ export async function targetImage (ctx: AppContext, identity: Identity, id: stri
   if (image === undefined) throw notFound(id)
   return image
 }
+
+/** targetImage for a read that changes nothing (show): from the read cache when there is one. */
+export async function shownImage (ctx: AppContext, identity: Identity, id: string): Promise<ImageRecord> {
+  if (ctx.reads === undefined) return await targetImage(ctx, identity, id)
+  const found = await ctx.reads.get(`show\n${identity.isAdmin}\n${identity.projectId}\n${id}`,
+    async () => ({ image: await findImage(ctx.sql, id, identity) }))
+  const image = found.image
+  if (image === undefined) throw Errors.imageNotFound(id)
+  return image
+}

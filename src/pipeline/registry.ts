@@ -93,7 +93,12 @@ export const registry: Dispatch = async (op) => {
       }
       return (await findImage(sql, op.input.id))!
     case 'image.show': return op.image
-    case 'image.list': return await listImages(sql, op.query, who)
+    case 'image.list': {
+      const list = async (): Promise<Awaited<ReturnType<typeof listImages>>> => await listImages(sql, op.query, who)
+      if (ctx.reads === undefined) return await list()
+      // what the query sees depends on the caller's project and adminship only
+      return await ctx.reads.get(`list\n${who.isAdmin}\n${who.projectId}\n${JSON.stringify(op.query)}`, list)
+    }
     case 'image.update': {
       // Glance saves nothing for an empty patch
       if (op.changes.length === 0) return op.image

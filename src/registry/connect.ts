@@ -42,6 +42,11 @@ export interface RegistryConnection {
   sql: Sql
   mode: 'postgres' | 'embedded'
   applied: number[]
+  /**
+   * One more connection of its own, outside the pool, that hears NOTIFY (src/registry/read-cache.ts);
+   * undefined for the embedded registry, whose socket does not deliver notifications.
+   */
+  listener?: (hooks: { onnotify: (channel: string, payload: string) => void, onclose: () => void }) => Sql
   close (): Promise<void>
 }
 
@@ -67,6 +72,7 @@ export interface RegistryOptions {
 export async function openRegistry (opts: RegistryOptions): Promise<RegistryConnection> {
   let embedded: EmbeddedDatabase | undefined
   let sql: Sql
+  let listener: RegistryConnection['listener']
   if (opts.url !== undefined) {
     // statement_timeout is enforced by the server, so a query is cancelled even when the
     // client that asked for it has gone. The embedded registry cannot interrupt a query (it
@@ -74,7 +80,10 @@ export async function openRegistry (opts: RegistryOptions): Promise<RegistryConn
     const connection = { application_name: 'glint', statement_timeout: Math.round((opts.queryTimeoutSec ?? 0) * 1000) }
     const { url, socketDir } = libpqUrl(opts.url)
     // A database that does not answer fails a request in seconds, not after postgres.js's 30.
-    sql = postgres(url, { max: opts.poolSize, types, onnotice: () => {}, connection, connect_timeout: CONNECT_TIMEOUT_SEC, ...(socketDir !== undefined ? { host: socketDir } : {}) })
+    const common = { types, onnotice: () => {}, connection, connect_timeout: CONNECT_TIMEOUT_SEC, ...(socketDir !== undefined ? { host: socketDir } : {}) }
+    sql = postgres(url, { max: opts.poolSize, ...common })
+    // never closed for being idle or old: a closed listener misses notifications
+    listener = (hooks) => postgres(url, { ...common, max: 1, idle_timeout: 0, max_lifetime: null, ...hooks } as any)
   } else {
     embedded = await startEmbedded(opts.inMemory === true ? undefined : join(opts.dataDir, 'registry'), EMBEDDED_POOL)
     sql = postgres({ path: embedded.socketPath, database: 'postgres', username: 'postgres', max: EMBEDDED_POOL, types, onnotice: () => {} })
@@ -85,6 +94,7 @@ export async function openRegistry (opts: RegistryOptions): Promise<RegistryConn
       sql,
       mode: embedded === undefined ? 'postgres' : 'embedded',
       applied,
+      listener,
       async close () {
         await sql.end({ timeout: 5 })
         await embedded?.stop()

@@ -210,5 +210,26 @@ export const MIGRATIONS: Migration[] = [
         endpoint text
       );
     `
+  },
+  {
+    version: 8,
+    name: 'every change to what an image read returns is announced (NOTIFY glint_images) to the read caches of all gateways',
+    sql: `
+      create function glint_images_changed() returns trigger language plpgsql as $$
+      begin
+        perform pg_notify('glint_images', '');
+        return null;
+      end $$;
+      create trigger images_changed after insert or update or delete or truncate on images
+        for each statement execute function glint_images_changed();
+      create trigger image_properties_changed after insert or update or delete or truncate on image_properties
+        for each statement execute function glint_images_changed();
+      create trigger image_tags_changed after insert or update or delete or truncate on image_tags
+        for each statement execute function glint_images_changed();
+      create trigger image_locations_changed after insert or update or delete or truncate on image_locations
+        for each statement execute function glint_images_changed();
+      create trigger image_members_changed after insert or update or delete or truncate on image_members
+        for each statement execute function glint_images_changed();
+    `
   }
 ]

@@ -11,8 +11,11 @@ import { BASE_COLUMNS, assertPropertyName, assertTagsValid, assertWritable, form
 import { assertStorable } from '../../domain/storable.js'
 import type { NewImage } from '../../registry/images.js'
 import { parseListQuery } from '../../domain/list-query.js'
-import { run, targetImage } from '../../pipeline/index.js'
+import { run, shownImage, targetImage } from '../../pipeline/index.js'
 import { patchImage } from './image-update.js'
+import { imageJson, imageListJson } from '../image-json.js'
+
+const JSON_TYPE = { 'Content-Type': 'application/json' }
 
 /** The image, if it exists and the caller may see it: 404 otherwise (never 403, section 4.1). */
 export async function visibleImage (ctx: AppContext, ex: Exchange, id: string) {
@@ -60,20 +63,15 @@ async function createImage (ex: Exchange, ctx: AppContext): Promise<void> {
 }
 
 async function showImage (ex: Exchange, ctx: AppContext): Promise<void> {
-  const image = await run({ kind: 'image.show', ...opBase(ex, ctx), image: await visibleImage(ctx, ex, ex.params[0]) })
-  ex.json(200, formatImage(image, ctx.config, ex.identity))
+  const image = await run({ kind: 'image.show', ...opBase(ex, ctx), image: await shownImage(ctx, ex.identity, ex.params[0]) })
+  ex.send(200, imageJson(image, ctx.config, ex.identity), JSON_TYPE)
 }
 
 async function listAll (ex: Exchange, ctx: AppContext): Promise<void> {
   const query = parseListQuery(ex.query, ctx.config)
   const page = await run({ kind: 'image.list', ...opBase(ex, ctx), query })
-  const body: Record<string, unknown> = {
-    images: page.images.map((image) => formatImage(image, ctx.config, ex.identity)),
-    first: query.first,
-    schema: '/v2/schemas/images'
-  }
-  if (page.next !== undefined) body.next = query.next(page.next)
-  ex.json(200, body)
+  const next = page.next === undefined ? undefined : query.next(page.next)
+  ex.send(200, imageListJson(page.images, ctx.config, ex.identity, query.first, next), JSON_TYPE)
 }
 
 async function deleteImage (ex: Exchange, ctx: AppContext): Promise<void> {
