@@ -1,6 +1,6 @@
 // glance-download (issue 12): an image copied from another Glint found in the caller's Keystone
 // catalog. Two real Glints validating tokens against the real Keystone: the source, and the
-// target with glance-download enabled, a file store and ceph_a. The source is reached through
+// target with glance-download enabled, a file store, ceph_a and ceph_b. The source is reached through
 // catalog entries this test adds to the `image` service in a region of its own (interface
 // internal, so that nothing choosing the default public endpoint of the shared Keystone can pick
 // them up), removed at the end. Checked: the bytes, hashes, formats and only the allowed
@@ -25,7 +25,7 @@ import { createDatabase, startGlint, type Glint } from './helpers/glint.js'
 import {
   adminToken, createAccount, deleteAccount, KEYSTONE_URL, keystoneConfig, keystoneMissing, passwordToken, shortLivedToken, type Account
 } from './helpers/keystone.js'
-import { CEPH_A_CONF, clustersMissing, rbdImages } from './helpers/ceph.js'
+import { CEPH_A_CONF, CEPH_B_CONF, clustersMissing, rbdImages } from './helpers/ceph.js'
 import { download } from './helpers/data.js'
 import { freePort } from '../bench/util/paths.js'
 
@@ -125,13 +125,13 @@ async function holdingProxy (upstream: string): Promise<{ url: string, port: num
 function targetConfig (o: { staging: string, store: string, filtering: string, ceph: boolean, defaults?: string }): string {
   return `[DEFAULT]
 ${o.defaults ?? ''}
-enabled_backends = local:file${o.ceph ? ', ceph_a:rbd' : ''}
+enabled_backends = local:file${o.ceph ? ', ceph_a:rbd, ceph_b:rbd' : ''}
 enabled_import_methods = [glance-direct, web-download, copy-image, glance-download]
 [glance_store]
 default_backend = local
 [local]
 filesystem_store_datadir = ${o.store}
-${o.ceph ? `[ceph_a]\nrbd_store_ceph_conf = ${CEPH_A_CONF}\nrbd_store_user = admin\nrbd_store_pool = images\n` : ''}[os_glance_staging_store]
+${o.ceph ? `[ceph_a]\nrbd_store_ceph_conf = ${CEPH_A_CONF}\nrbd_store_user = admin\nrbd_store_pool = images\n[ceph_b]\nrbd_store_ceph_conf = ${CEPH_B_CONF}\nrbd_store_user = admin\nrbd_store_pool = images\nrbd_store_chunk_size = 4\n` : ''}[os_glance_staging_store]
 filesystem_store_datadir = ${o.staging}
 [import_filtering_opts]
 ${o.filtering}
@@ -210,16 +210,16 @@ t.test('glance-download from another Glint found in the catalog', { skip: missin
     t.same(info.json['import-methods'].value, ['glance-direct', 'web-download', 'copy-image', 'glance-download'])
   })
 
-  t.test('into the file store and ceph_a: the same bytes, hashes, the source\'s formats and allowed properties', async (t) => {
+  t.test('into the file store, ceph_a and ceph_b: the same bytes, hashes, the source\'s formats and allowed properties', async (t) => {
     const image = await create(target, { disk_format: 'qcow2', container_format: 'ovf', ...TARGET_PROPS })
     // the interface given, and the image id written another way Python's uuid.UUID accepts
     const reply = await importFrom(target, image.id, { glance_image_id: src.id.replaceAll('-', '').toUpperCase(), glance_region: catalog.region, glance_service_interface: 'internal' },
-      { stores: ['local', 'ceph_a'] })
+      { stores: ['local', 'ceph_a', 'ceph_b'] })
     t.equal(reply.status, 202, reply.text)
     const { image: got, task } = await settled(target, image.id)
     t.equal(task.status, 'success', task.message)
     t.same([got.status, got.stores, got.size, got.checksum, got.os_hash_algo, got.os_hash_value, got.os_glance_importing_to_stores, got.os_glance_failed_import],
-      ['active', 'ceph_a,local', DATA.length, MD5, 'sha512', SHA512, '', ''])
+      ['active', 'ceph_a,ceph_b,local', DATA.length, MD5, 'sha512', SHA512, '', ''])
     t.same([got.disk_format, got.container_format], ['raw', 'bare'], 'the source\'s formats')
     for (const name of ['hw_disk_bus', 'hw_scsi_model', 'trait:CUSTOM_GLINT', 'os_distro', 'os_secure_boot', 'os_type']) {
       t.equal(got[name], (SOURCE_PROPS as any)[name], `${name} copied`)
@@ -230,6 +230,7 @@ t.test('glance-download from another Glint found in the catalog', { skip: missin
     const bytes = await download(target.url, `/v2/images/${image.id}/file`, as)
     t.same([bytes.status, bytes.digest.sha512, bytes.digest.size], [200, SHA512, DATA.length], 'byte-identical')
     t.ok((await rbdImages(CEPH_A_CONF)).includes(image.id), 'an RBD image in ceph_a')
+    t.ok((await rbdImages(CEPH_B_CONF)).includes(image.id), 'and one in ceph_b')
     t.same(readdirSync(dirs.store), [image.id], 'the file store\'s copy')
     t.same(readdirSync(dirs.staging), [], 'staging emptied')
 
@@ -316,6 +317,7 @@ t.test('glance-download from another Glint found in the catalog', { skip: missin
       t.equal(got.os_glance_import_task, undefined, 'the import lock dropped')
       await nothingLeft(t, image.id, staging, store)
       if (glint === target) t.notOk((await rbdImages(CEPH_A_CONF)).includes(image.id), 'nothing in ceph_a')
+      if (glint === target) t.notOk((await rbdImages(CEPH_B_CONF)).includes(image.id), 'nothing in ceph_b')
     })
   }
 
