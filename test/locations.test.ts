@@ -33,6 +33,23 @@ async function httpServer (): Promise<{ server: Server, port: number, asked: str
   return { server, port: (server.address() as AddressInfo).port, asked }
 }
 
+/** A file store `local` and an http store `web` that may read the loopback server on `port`; `defaults` ends [DEFAULT] (its first line is line 5). */
+function httpStoreConfig (port: number, defaults: string): string {
+  return `[DEFAULT]
+enabled_backends = local:file, web:http
+show_multiple_locations = true
+show_image_direct_url = true
+${defaults}
+[glance_store]
+default_backend = local
+[local]
+filesystem_store_datadir = {dataDir}/images
+[import_filtering_opts]
+allowed_hosts = 127.0.0.1
+allowed_ports = ${port}
+`
+}
+
 async function patch (glint: Glint, id: string, ops: unknown): Promise<{ status: number, json: any }> {
   const r = await glint.request('PATCH', `/v2/images/${id}`, { headers: PATCH, body: JSON.stringify(ops) })
   return { status: r.status, json: r.json }
@@ -43,19 +60,7 @@ t.test('http locations', async (t) => {
   t.teardown(() => { web.server.close() })
   const glint = await startGlint({
     database: 'postgres',
-    config: `[DEFAULT]
-enabled_backends = local:file, web:http
-show_multiple_locations = true
-show_image_direct_url = true
-image_location_quota = 12
-[glance_store]
-default_backend = local
-[local]
-filesystem_store_datadir = {dataDir}/images
-[import_filtering_opts]
-allowed_hosts = 127.0.0.1
-allowed_ports = ${web.port}
-`
+    config: httpStoreConfig(web.port, 'image_location_quota = 12')
   })
   t.teardown(() => glint.stop())
   const url = `http://127.0.0.1:${web.port}/image.raw`
@@ -206,19 +211,7 @@ t.test('location_strategy: which location is direct_url and read first', async (
   const web = await httpServer()
   t.teardown(() => { web.server.close() })
   const url = `http://127.0.0.1:${web.port}/image.raw`
-  const config = (strategy: string): string => `[DEFAULT]
-enabled_backends = local:file, web:http
-show_multiple_locations = true
-show_image_direct_url = true
-${strategy}
-[glance_store]
-default_backend = local
-[local]
-filesystem_store_datadir = {dataDir}/images
-[import_filtering_opts]
-allowed_hosts = 127.0.0.1
-allowed_ports = ${web.port}
-`
+  const config = (strategy: string): string => httpStoreConfig(web.port, strategy)
   // an image in the file store, then the same bytes at an http location after it
   const fileThenHttp = async (glint: Glint): Promise<string> => {
     const image = await createImage(glint, { disk_format: 'raw', container_format: 'bare' })
